@@ -1,0 +1,1 @@
+"""DALE Vision cloud: edge ingest, config push and the operator API."""

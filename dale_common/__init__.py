@@ -1,0 +1,1 @@
+"""Code shared by the cloud, edge and bridge processes."""
