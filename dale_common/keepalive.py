@@ -22,9 +22,10 @@ class KeepaliveSettings:
     def __post_init__(self) -> None:
         if self.server_min_ping_interval_ms >= self.agent_ping_interval_ms:
             raise ValueError(
-                f"server_min_ping_interval_ms={self.server_min_ping_interval_ms} must be "
-                f"below agent_ping_interval_ms={self.agent_ping_interval_ms}, or the "
-                "server rejects the agent's pings as too many"
+                "server_min_ping_interval_ms="
+                f"{self.server_min_ping_interval_ms} must be below "
+                f"agent_ping_interval_ms={self.agent_ping_interval_ms}, or the server "
+                "rejects the agent's pings as too many"
             )
 
     def channel_options(self) -> list[tuple[str, int]]:
