@@ -1,0 +1,170 @@
+"""Helpers for outbox and stream client tests: a scripted EdgeGateway server.
+
+``FakeGateway`` is a real ``grpc.aio`` server on 127.0.0.1 that stores records by
+receipt id the way the cloud does (a duplicate is acked, never stored twice) and can
+be scripted: hold acks, reject records, abort a stream after some records, push
+config updates and commands.
+"""
+
+import asyncio
+import importlib.util
+from collections import Counter
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import grpc
+import pytest
+from dalevision.edge.v1 import edge_pb2, edge_pb2_grpc
+
+from edge.backoff import BackoffSettings
+from edge.receipts import bucket_receipt_id
+
+
+def _load_root_conftest():
+    """Load tests/conftest.py under its own name: every conftest here is "conftest"."""
+    path = Path(__file__).resolve().parents[2] / "conftest.py"
+    spec = importlib.util.spec_from_file_location("dale_root_conftest", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+free_port = _load_root_conftest().free_port
+
+TOKEN = "agent-token-for-tests"
+AGENT_ID = "agent-1"
+FAST_BACKOFF = BackoffSettings(initial_seconds=0.05, max_seconds=0.3, multiplier=2.0)
+
+RecordErrorRule = Callable[[edge_pb2.ConnectRequest], edge_pb2.RecordError | None]
+
+
+class GatewaySession:
+    """One open Connect stream on the fake gateway."""
+
+    def __init__(self) -> None:
+        self.outgoing: asyncio.Queue[edge_pb2.ConnectResponse] = asyncio.Queue()
+        self.received = 0
+        self.unacked = 0
+        self.closed = asyncio.Event()
+        self.hello: edge_pb2.Hello | None = None
+
+
+class FakeGateway(edge_pb2_grpc.EdgeGatewayServicer):
+    """Scripted EdgeGateway; see the module docstring."""
+
+    def __init__(self, token: str = TOKEN) -> None:
+        self.token = token
+        self.stored: dict[str, edge_pb2.ConnectRequest] = {}
+        self.received = Counter[str]()
+        self.hellos: list[edge_pb2.Hello] = []
+        self.sessions: list[GatewaySession] = []
+        self.authorizations: list[str] = []
+        self.max_unacked_seen = 0
+        self.acks_enabled = asyncio.Event()
+        self.acks_enabled.set()
+        self.record_error_rule: RecordErrorRule = lambda _request: None
+        # Abort the stream with UNAVAILABLE after this many records (then reset).
+        self.abort_after_records: int | None = None
+        self.changed = asyncio.Event()
+
+    @property
+    def open_sessions(self) -> list[GatewaySession]:
+        return [session for session in self.sessions if not session.closed.is_set()]
+
+    async def push(self, response: edge_pb2.ConnectResponse) -> None:
+        for session in self.open_sessions:
+            await session.outgoing.put(response)
+
+    def release_acks(self) -> None:
+        self.acks_enabled.set()
+        for session in self.open_sessions:
+            session.outgoing.put_nowait(edge_pb2.ConnectResponse())
+
+    async def Connect(self, request_iterator, context):  # noqa: N802 (gRPC name)
+        metadata = dict(context.invocation_metadata())
+        authorization = metadata.get("authorization", "")
+        self.authorizations.append(authorization)
+        if authorization != f"Bearer {self.token}":
+            await context.abort(grpc.StatusCode.UNAUTHENTICATED, "invalid agent token")
+        session = GatewaySession()
+        self.sessions.append(session)
+        writer = asyncio.create_task(self._write(context, session))
+        held: list[str] = []
+        try:
+            async for request in request_iterator:
+                if request.WhichOneof("payload") == "hello":
+                    session.hello = request.hello
+                    self.hellos.append(request.hello)
+                    continue
+                await self._receive(context, session, request, held)
+        finally:
+            session.closed.set()
+            writer.cancel()
+            self.changed.set()
+
+    async def _receive(self, context, session, request, held: list[str]) -> None:
+        self.received[request.receipt_id] += 1
+        session.received += 1
+        error = self.record_error_rule(request)
+        if error is not None:
+            error.receipt_id = request.receipt_id
+            await session.outgoing.put(edge_pb2.ConnectResponse(error=error))
+            return
+        self.stored.setdefault(request.receipt_id, request)
+        held.append(request.receipt_id)
+        session.unacked = len(held)
+        self.max_unacked_seen = max(self.max_unacked_seen, session.unacked)
+        self.changed.set()
+        if self.abort_after_records and session.received >= self.abort_after_records:
+            self.abort_after_records = None
+            await context.abort(grpc.StatusCode.UNAVAILABLE, "scripted disconnect")
+        if self.acks_enabled.is_set():
+            ack = edge_pb2.Ack(receipt_ids=held)
+            held.clear()
+            session.unacked = 0
+            await session.outgoing.put(edge_pb2.ConnectResponse(ack=ack))
+
+    async def _write(self, context, session: GatewaySession) -> None:
+        while True:
+            response = await session.outgoing.get()
+            if response.WhichOneof("payload") is None:
+                continue
+            await context.write(response)
+
+
+async def start_gateway(
+    gateway: edge_pb2_grpc.EdgeGatewayServicer,
+    port: int,
+    options: list[tuple[str, int]] | None = None,
+) -> grpc.aio.Server:
+    server = grpc.aio.server(options=options or [])
+    edge_pb2_grpc.add_EdgeGatewayServicer_to_server(gateway, server)
+    server.add_insecure_port(f"127.0.0.1:{port}")
+    await server.start()
+    return server
+
+
+async def assert_eventually(
+    condition: Callable[[], bool], timeout_seconds: float = 10.0, message: str = ""
+) -> None:
+    """Poll ``condition`` until it holds; fail with ``message`` after the timeout."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout_seconds
+    while not condition():
+        if loop.time() > deadline:
+            pytest.fail(f"timed out after {timeout_seconds} s: {message}")
+        await asyncio.sleep(0.02)
+
+
+def bucket_request(index: int, camera_id: str = "cam-1") -> edge_pb2.ConnectRequest:
+    """A metric bucket record for minute ``index`` after a fixed start."""
+    start = datetime(2026, 12, 4, 12, 0, tzinfo=UTC) + timedelta(minutes=index)
+    request = edge_pb2.ConnectRequest(
+        receipt_id=bucket_receipt_id(AGENT_ID, camera_id, start),
+        metric_bucket=edge_pb2.MetricBucket(
+            camera_id=camera_id, duration_seconds=60, frames=600, entries=index
+        ),
+    )
+    request.metric_bucket.start_time.FromDatetime(start)
+    return request
