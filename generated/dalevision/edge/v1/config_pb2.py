@@ -24,29 +24,29 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1f\x64\x61levision/edge/v1/config.proto\x12\x12\x64\x61levision.edge.v1\"\x1d\n\x05Point\x12\t\n\x01x\x18\x01 \x01(\x01\x12\t\n\x01y\x18\x02 \x01(\x01\"\x8a\x01\n\x04Zone\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12*\n\x04kind\x18\x03 \x01(\x0e\x32\x1c.dalevision.edge.v1.ZoneKind\x12*\n\x07polygon\x18\x04 \x03(\x0b\x32\x19.dalevision.edge.v1.Point\x12\x10\n\x08\x63\x61pacity\x18\x05 \x01(\x05\"\xb5\x01\n\x04Line\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12$\n\x01\x61\x18\x03 \x01(\x0b\x32\x19.dalevision.edge.v1.Point\x12$\n\x01\x62\x18\x04 \x01(\x0b\x32\x19.dalevision.edge.v1.Point\x12-\n\x07in_side\x18\x05 \x01(\x0e\x32\x1c.dalevision.edge.v1.LineSide\x12\x18\n\x10\x63ooldown_seconds\x18\x06 \x01(\x01\"m\n\rRoiParameters\x12\x1e\n\x16\x63heckout_dwell_seconds\x18\x01 \x01(\x01\x12!\n\x19\x63heckout_failsafe_seconds\x18\x02 \x01(\x01\x12\x19\n\x11min_dwell_seconds\x18\x03 \x01(\x01\"\xd2\x01\n\tCameraRoi\x12\x11\n\tcamera_id\x18\x01 \x01(\t\x12\x13\n\x0b\x66rame_width\x18\x02 \x01(\x05\x12\x14\n\x0c\x66rame_height\x18\x03 \x01(\x05\x12\'\n\x05zones\x18\x04 \x03(\x0b\x32\x18.dalevision.edge.v1.Zone\x12\'\n\x05lines\x18\x05 \x03(\x0b\x32\x18.dalevision.edge.v1.Line\x12\x35\n\nparameters\x18\x06 \x01(\x0b\x32!.dalevision.edge.v1.RoiParameters\"\xa6\x01\n\x0eRuleThresholds\x12\x19\n\x11long_queue_length\x18\x01 \x01(\x05\x12\x1a\n\x12long_queue_minutes\x18\x02 \x01(\x01\x12\x1e\n\x16\x63\x61mera_offline_seconds\x18\x03 \x01(\x01\x12\x1e\n\x16\x61lert_cooldown_seconds\x18\x04 \x01(\x01\x12\x1d\n\x15over_capacity_enabled\x18\x05 \x01(\x08\"p\n\x0b\x41gentConfig\x12.\n\x07\x63\x61meras\x18\x01 \x03(\x0b\x32\x1d.dalevision.edge.v1.CameraRoi\x12\x31\n\x05rules\x18\x02 \x01(\x0b\x32\".dalevision.edge.v1.RuleThresholds*\xa5\x01\n\x08ZoneKind\x12\x19\n\x15ZONE_KIND_UNSPECIFIED\x10\x00\x12\x13\n\x0fZONE_KIND_QUEUE\x10\x01\x12\x1f\n\x1bZONE_KIND_CHECKOUT_CUSTOMER\x10\x02\x12\x1c\n\x18ZONE_KIND_CHECKOUT_STAFF\x10\x03\x12\x16\n\x12ZONE_KIND_ENTRANCE\x10\x04\x12\x12\n\x0eZONE_KIND_AREA\x10\x05*N\n\x08LineSide\x12\x19\n\x15LINE_SIDE_UNSPECIFIED\x10\x00\x12\x12\n\x0eLINE_SIDE_LEFT\x10\x01\x12\x13\n\x0fLINE_SIDE_RIGHT\x10\x02\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1f\x64\x61levision/edge/v1/config.proto\x12\x12\x64\x61levision.edge.v1\"\x1d\n\x05Point\x12\t\n\x01x\x18\x01 \x01(\x01\x12\t\n\x01y\x18\x02 \x01(\x01\"\xa1\x01\n\x04Zone\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12*\n\x04kind\x18\x03 \x01(\x0e\x32\x1c.dalevision.edge.v1.ZoneKind\x12*\n\x07polygon\x18\x04 \x03(\x0b\x32\x19.dalevision.edge.v1.Point\x12\x10\n\x08\x63\x61pacity\x18\x05 \x01(\x05\x12\x15\n\rstaff_zone_id\x18\x06 \x01(\t\"\xb5\x01\n\x04Line\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12$\n\x01\x61\x18\x03 \x01(\x0b\x32\x19.dalevision.edge.v1.Point\x12$\n\x01\x62\x18\x04 \x01(\x0b\x32\x19.dalevision.edge.v1.Point\x12-\n\x07in_side\x18\x05 \x01(\x0e\x32\x1c.dalevision.edge.v1.LineSide\x12\x18\n\x10\x63ooldown_seconds\x18\x06 \x01(\x01\"m\n\rRoiParameters\x12\x1e\n\x16\x63heckout_dwell_seconds\x18\x01 \x01(\x01\x12!\n\x19\x63heckout_failsafe_seconds\x18\x02 \x01(\x01\x12\x19\n\x11min_dwell_seconds\x18\x03 \x01(\x01\"\xd2\x01\n\tCameraRoi\x12\x11\n\tcamera_id\x18\x01 \x01(\t\x12\x13\n\x0b\x66rame_width\x18\x02 \x01(\x05\x12\x14\n\x0c\x66rame_height\x18\x03 \x01(\x05\x12\'\n\x05zones\x18\x04 \x03(\x0b\x32\x18.dalevision.edge.v1.Zone\x12\'\n\x05lines\x18\x05 \x03(\x0b\x32\x18.dalevision.edge.v1.Line\x12\x35\n\nparameters\x18\x06 \x01(\x0b\x32!.dalevision.edge.v1.RoiParameters\"\xa6\x01\n\x0eRuleThresholds\x12\x19\n\x11long_queue_length\x18\x01 \x01(\x05\x12\x1a\n\x12long_queue_minutes\x18\x02 \x01(\x01\x12\x1e\n\x16\x63\x61mera_offline_seconds\x18\x03 \x01(\x01\x12\x1e\n\x16\x61lert_cooldown_seconds\x18\x04 \x01(\x01\x12\x1d\n\x15over_capacity_enabled\x18\x05 \x01(\x08\"p\n\x0b\x41gentConfig\x12.\n\x07\x63\x61meras\x18\x01 \x03(\x0b\x32\x1d.dalevision.edge.v1.CameraRoi\x12\x31\n\x05rules\x18\x02 \x01(\x0b\x32\".dalevision.edge.v1.RuleThresholds*\xa5\x01\n\x08ZoneKind\x12\x19\n\x15ZONE_KIND_UNSPECIFIED\x10\x00\x12\x13\n\x0fZONE_KIND_QUEUE\x10\x01\x12\x1f\n\x1bZONE_KIND_CHECKOUT_CUSTOMER\x10\x02\x12\x1c\n\x18ZONE_KIND_CHECKOUT_STAFF\x10\x03\x12\x16\n\x12ZONE_KIND_ENTRANCE\x10\x04\x12\x12\n\x0eZONE_KIND_AREA\x10\x05*N\n\x08LineSide\x12\x19\n\x15LINE_SIDE_UNSPECIFIED\x10\x00\x12\x12\n\x0eLINE_SIDE_LEFT\x10\x01\x12\x13\n\x0fLINE_SIDE_RIGHT\x10\x02\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'dalevision.edge.v1.config_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_ZONEKIND']._serialized_start=1019
-  _globals['_ZONEKIND']._serialized_end=1184
-  _globals['_LINESIDE']._serialized_start=1186
-  _globals['_LINESIDE']._serialized_end=1264
+  _globals['_ZONEKIND']._serialized_start=1042
+  _globals['_ZONEKIND']._serialized_end=1207
+  _globals['_LINESIDE']._serialized_start=1209
+  _globals['_LINESIDE']._serialized_end=1287
   _globals['_POINT']._serialized_start=55
   _globals['_POINT']._serialized_end=84
   _globals['_ZONE']._serialized_start=87
-  _globals['_ZONE']._serialized_end=225
-  _globals['_LINE']._serialized_start=228
-  _globals['_LINE']._serialized_end=409
-  _globals['_ROIPARAMETERS']._serialized_start=411
-  _globals['_ROIPARAMETERS']._serialized_end=520
-  _globals['_CAMERAROI']._serialized_start=523
-  _globals['_CAMERAROI']._serialized_end=733
-  _globals['_RULETHRESHOLDS']._serialized_start=736
-  _globals['_RULETHRESHOLDS']._serialized_end=902
-  _globals['_AGENTCONFIG']._serialized_start=904
-  _globals['_AGENTCONFIG']._serialized_end=1016
+  _globals['_ZONE']._serialized_end=248
+  _globals['_LINE']._serialized_start=251
+  _globals['_LINE']._serialized_end=432
+  _globals['_ROIPARAMETERS']._serialized_start=434
+  _globals['_ROIPARAMETERS']._serialized_end=543
+  _globals['_CAMERAROI']._serialized_start=546
+  _globals['_CAMERAROI']._serialized_end=756
+  _globals['_RULETHRESHOLDS']._serialized_start=759
+  _globals['_RULETHRESHOLDS']._serialized_end=925
+  _globals['_AGENTCONFIG']._serialized_start=927
+  _globals['_AGENTCONFIG']._serialized_end=1039
 # @@protoc_insertion_point(module_scope)

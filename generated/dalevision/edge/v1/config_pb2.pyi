@@ -40,18 +40,20 @@ class Point(_message.Message):
     def __init__(self, x: _Optional[float] = ..., y: _Optional[float] = ...) -> None: ...
 
 class Zone(_message.Message):
-    __slots__ = ("id", "name", "kind", "polygon", "capacity")
+    __slots__ = ("id", "name", "kind", "polygon", "capacity", "staff_zone_id")
     ID_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     KIND_FIELD_NUMBER: _ClassVar[int]
     POLYGON_FIELD_NUMBER: _ClassVar[int]
     CAPACITY_FIELD_NUMBER: _ClassVar[int]
+    STAFF_ZONE_ID_FIELD_NUMBER: _ClassVar[int]
     id: str
     name: str
     kind: ZoneKind
     polygon: _containers.RepeatedCompositeFieldContainer[Point]
     capacity: int
-    def __init__(self, id: _Optional[str] = ..., name: _Optional[str] = ..., kind: _Optional[_Union[ZoneKind, str]] = ..., polygon: _Optional[_Iterable[_Union[Point, _Mapping]]] = ..., capacity: _Optional[int] = ...) -> None: ...
+    staff_zone_id: str
+    def __init__(self, id: _Optional[str] = ..., name: _Optional[str] = ..., kind: _Optional[_Union[ZoneKind, str]] = ..., polygon: _Optional[_Iterable[_Union[Point, _Mapping]]] = ..., capacity: _Optional[int] = ..., staff_zone_id: _Optional[str] = ...) -> None: ...
 
 class Line(_message.Message):
     __slots__ = ("id", "name", "a", "b", "in_side", "cooldown_seconds")
