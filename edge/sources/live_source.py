@@ -274,6 +274,7 @@ class LiveSource:
                     "stream ended or no frame within "
                     f"{self._settings.read_timeout_seconds:g} s",
                 )
+                self._drop_newest()
                 break
             if not got_frame:
                 got_frame = True
@@ -292,6 +293,11 @@ class LiveSource:
             if self._state is not SourceState.ONLINE:
                 self._state = SourceState.ONLINE
             self._frame_ready.notify_all()
+
+    def _drop_newest(self) -> None:
+        # A frame decoded before the stream failed must not pass for a live one.
+        with self._lock:
+            self._newest = None
 
     def _enter_blocking(self, timeout_seconds: float) -> None:
         with self._lock:
