@@ -5,20 +5,27 @@ from pathlib import Path
 import structlog
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.pool import NullPool
 
 log = structlog.get_logger(__name__)
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 DEFAULT_DATABASE_URL = "sqlite:///var/dale-cloud.db"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+# Key of the Postgres advisory lock that serializes migrations of several processes.
+MIGRATION_LOCK_KEY = 0x44414C45
 
 
 def _set_sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=NORMAL")
+    # FULL syncs the WAL on every commit, so a record acked after its commit
+    # survives a power loss; NORMAL could lose the last commits.
+    cursor.execute("PRAGMA synchronous=FULL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
     cursor.close()
@@ -46,8 +53,45 @@ def alembic_config(database_url: str) -> Config:
     return config
 
 
+def display_url(database_url: str) -> str:
+    """Return the URL with its password masked, for logs and messages."""
+    return make_url(database_url).render_as_string(hide_password=True)
+
+
+def is_schema_current(engine: Engine) -> bool:
+    """Return whether the database is at the newest migration."""
+    heads = set(ScriptDirectory.from_config(alembic_config("sqlite://")).get_heads())
+    with engine.connect() as connection:
+        current = set(MigrationContext.configure(connection).get_current_heads())
+    return current == heads
+
+
 def migrate(database_url: str) -> None:
-    """Apply every pending migration."""
-    log.info("migration_started", database=make_url(database_url).render_as_string())
-    command.upgrade(alembic_config(database_url), "head")
+    """Apply every pending migration.
+
+    On Postgres an advisory lock makes processes that start together migrate one
+    after the other; the later ones then find nothing to do.
+    """
+    log.info("migration_started", database=display_url(database_url))
+    url = make_url(database_url)
+    if url.get_backend_name() != "postgresql":
+        command.upgrade(alembic_config(database_url), "head")
+        log.info("migration_finished")
+        return
+
+    lock_engine = create_engine(url, poolclass=NullPool)
+    try:
+        with lock_engine.connect() as connection:
+            connection.execute(
+                text("SELECT pg_advisory_lock(:key)"), {"key": MIGRATION_LOCK_KEY}
+            )
+            try:
+                command.upgrade(alembic_config(database_url), "head")
+            finally:
+                connection.execute(
+                    text("SELECT pg_advisory_unlock(:key)"),
+                    {"key": MIGRATION_LOCK_KEY},
+                )
+    finally:
+        lock_engine.dispose()
     log.info("migration_finished")

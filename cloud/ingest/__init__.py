@@ -1,0 +1,1 @@
+"""Ingest of edge records: validation, group commit and the SQL that stores them."""
