@@ -1,0 +1,411 @@
+"""Forwarding of one grpc-web call to the upstream as a generic gRPC call.
+
+Every method goes through ``channel.stream_stream`` with identity serializers, so
+message bytes pass through untouched and one code path serves unary and
+server-streaming methods alike.
+"""
+
+import asyncio
+import enum
+import re
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import grpc
+import structlog
+
+from web_bridge.catalog import MethodCatalog
+from web_bridge.framing import FrameError, decode_text_body, parse_message_frames
+from web_bridge.grpcweb import (
+    BodyEncoding,
+    CorsHeaders,
+    GrpcWebContentType,
+    ResponseWriter,
+    Send,
+)
+from web_bridge.metadata import MetadataError, parse_grpc_timeout, request_metadata
+from web_bridge.settings import BridgeSettings
+
+log = structlog.get_logger(__name__)
+
+Receive = Callable[[], Awaitable[dict[str, Any]]]
+
+_METHOD_PATH = re.compile(r"^/([A-Za-z_][A-Za-z0-9_.]*)/([A-Za-z_][A-Za-z0-9_]*)$")
+# Upstream codes that mean the bridge or the upstream is unwell, not the request.
+_UPSTREAM_FAILURE_CODES = frozenset(
+    {grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.INTERNAL, grpc.StatusCode.UNKNOWN}
+)
+
+
+class EndReason(enum.Enum):
+    """Why the bridge cancelled an upstream call before it finished."""
+
+    CLIENT_DISCONNECTED = "client disconnected"
+    MAX_CALL_DURATION = "max call duration reached"
+    SHUTDOWN = "bridge shutting down"
+
+
+class RequestRejected(Exception):
+    """A request the bridge answers itself with a gRPC status."""
+
+    def __init__(self, code: grpc.StatusCode, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+@dataclass
+class UpstreamRequest:
+    """A validated grpc-web request, ready to forward."""
+
+    path: str
+    service: str
+    method: str
+    messages: list[bytes]
+    metadata: list[tuple[str, str | bytes]]
+    deadline: float | None
+
+
+class ActiveCall:
+    """An upstream call in flight, which the bridge may end early."""
+
+    def __init__(self, call: grpc.aio.StreamStreamCall, path: str) -> None:
+        self.call = call
+        self.path = path
+        self.end_reason: EndReason | None = None
+
+    def end(self, reason: EndReason) -> None:
+        """Cancel the upstream call, remembering why; the first reason wins."""
+        if self.end_reason is None and not self.call.done():
+            self.end_reason = reason
+            self.call.cancel()
+
+
+class GrpcWebProxy:
+    """Serves grpc-web POST requests by calling the upstream channel."""
+
+    def __init__(
+        self,
+        settings: BridgeSettings,
+        channel: grpc.aio.Channel,
+        catalog: MethodCatalog,
+    ) -> None:
+        self._settings = settings
+        self._channel = channel
+        self._catalog = catalog
+        self._active: set[ActiveCall] = set()
+        self._draining = False
+        self._idle = asyncio.Event()
+        self._idle.set()
+
+    @property
+    def active_calls(self) -> int:
+        return len(self._active)
+
+    async def handle(
+        self,
+        scope: dict[str, Any],
+        receive: Receive,
+        send: Send,
+        content_type: GrpcWebContentType,
+        cors_headers: CorsHeaders,
+    ) -> None:
+        writer = ResponseWriter(send, content_type, cors_headers)
+        path = scope["path"]
+        try:
+            request = await self._read_request(scope, receive, content_type)
+            await self._check_method_kind(request)
+        except RequestRejected as rejection:
+            log.info(
+                "request_rejected",
+                path=path,
+                code=rejection.code.name,
+                reason=rejection.message,
+            )
+            await writer.send_status(rejection.code, rejection.message)
+            return
+        except ClientDisconnected:
+            log.debug("client_disconnected_before_call", path=path)
+            return
+        await self._relay(request, receive, writer)
+
+    async def drain(self, timeout_seconds: float) -> None:
+        """End every call with UNAVAILABLE and reject new ones.
+
+        Waits up to ``timeout_seconds`` for the calls to send their status.
+        """
+        self._draining = True
+        calls = list(self._active)
+        if calls:
+            log.info("draining_calls", active_calls=len(calls))
+        for active in calls:
+            active.end(EndReason.SHUTDOWN)
+        try:
+            await asyncio.wait_for(self._idle.wait(), timeout_seconds)
+        except TimeoutError:
+            log.warning(
+                "drain_timed_out",
+                active_calls=len(self._active),
+                timeout_seconds=timeout_seconds,
+            )
+
+    async def _read_request(
+        self, scope: dict[str, Any], receive: Receive, content_type: GrpcWebContentType
+    ) -> UpstreamRequest:
+        started = time.monotonic()
+        match = _METHOD_PATH.match(scope["path"])
+        if match is None:
+            raise RequestRejected(
+                grpc.StatusCode.UNIMPLEMENTED,
+                f"invalid method path {scope['path']!r}: grpc-web calls POST "
+                "/package.Service/Method",
+            )
+        if self._draining:
+            raise RequestRejected(
+                grpc.StatusCode.UNAVAILABLE, "the bridge is shutting down; retry"
+            )
+        headers = scope["headers"]
+        deadline = None
+        for name, value in headers:
+            if name == b"grpc-timeout":
+                try:
+                    deadline = started + parse_grpc_timeout(value.decode("latin-1"))
+                except MetadataError as error:
+                    raise RequestRejected(
+                        grpc.StatusCode.INVALID_ARGUMENT, str(error)
+                    ) from error
+        try:
+            metadata, dropped = request_metadata(headers)
+        except MetadataError as error:
+            raise RequestRejected(
+                grpc.StatusCode.INVALID_ARGUMENT, str(error)
+            ) from error
+        if dropped:
+            log.info("headers_not_forwarded", path=scope["path"], headers=dropped)
+
+        body = await self._read_body(headers, receive, content_type)
+        try:
+            if content_type.encoding is BodyEncoding.TEXT:
+                body = decode_text_body(body)
+            messages = parse_message_frames(body)
+        except FrameError as error:
+            raise RequestRejected(
+                grpc.StatusCode.INVALID_ARGUMENT, str(error)
+            ) from error
+        return UpstreamRequest(
+            path=scope["path"],
+            service=match.group(1),
+            method=match.group(2),
+            messages=messages,
+            metadata=metadata,
+            deadline=deadline,
+        )
+
+    async def _read_body(
+        self,
+        headers: list[tuple[bytes, bytes]],
+        receive: Receive,
+        content_type: GrpcWebContentType,
+    ) -> bytes:
+        limit = self._settings.max_request_bytes
+        if content_type.encoding is BodyEncoding.TEXT:
+            # Base64 needs 4 bytes for every 3, plus padding in each chunk.
+            limit = limit * 4 // 3 + 1024
+        for name, value in headers:
+            if name == b"content-length" and value.isdigit() and int(value) > limit:
+                raise _body_too_large(int(value), limit)
+
+        chunks = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                raise ClientDisconnected
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > limit:
+                raise _body_too_large(size, limit)
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                return b"".join(chunks)
+
+    async def _check_method_kind(self, request: UpstreamRequest) -> None:
+        lookup = self._catalog.kind_of(request.service, request.method)
+        try:
+            if request.deadline is None:
+                kind = await lookup
+            else:
+                async with asyncio.timeout_at(_loop_time_of(request.deadline)):
+                    kind = await lookup
+        except TimeoutError:
+            raise RequestRejected(
+                grpc.StatusCode.DEADLINE_EXCEEDED,
+                f"deadline exceeded while looking up {request.path}",
+            ) from None
+        if kind is not None and not kind.fits_grpc_web:
+            raise RequestRejected(
+                grpc.StatusCode.UNIMPLEMENTED,
+                f"method {request.path} is {kind.value}, and grpc-web carries only "
+                "unary and server-streaming calls: call it over native gRPC",
+            )
+
+    async def _relay(
+        self, request: UpstreamRequest, receive: Receive, writer: ResponseWriter
+    ) -> None:
+        timeout = None
+        if request.deadline is not None:
+            timeout = max(request.deadline - time.monotonic(), 0.0)
+        call = self._channel.stream_stream(
+            request.path, request_serializer=None, response_deserializer=None
+        )(
+            iter(request.messages),
+            timeout=timeout,
+            metadata=grpc.aio.Metadata(*request.metadata),
+        )
+        active = ActiveCall(call, request.path)
+        self._track(active)
+        watcher = asyncio.create_task(_end_on_disconnect(receive, active))
+        max_duration = self._schedule_max_duration(active)
+        try:
+            await _forward_responses(active, writer)
+        except ResponseSendFailed as error:
+            active.end(EndReason.CLIENT_DISCONNECTED)
+            log.info("response_send_failed", path=request.path, error=str(error))
+        finally:
+            watcher.cancel()
+            if max_duration is not None:
+                max_duration.cancel()
+            if not call.done():
+                call.cancel()
+            self._untrack(active)
+
+    def _schedule_max_duration(self, active: ActiveCall) -> asyncio.TimerHandle | None:
+        seconds = self._settings.max_call_seconds
+        if seconds is None:
+            return None
+        loop = asyncio.get_running_loop()
+        return loop.call_later(seconds, active.end, EndReason.MAX_CALL_DURATION)
+
+    def _track(self, active: ActiveCall) -> None:
+        self._active.add(active)
+        self._idle.clear()
+
+    def _untrack(self, active: ActiveCall) -> None:
+        self._active.discard(active)
+        if not self._active:
+            self._idle.set()
+
+
+class ClientDisconnected(Exception):
+    """The browser closed the connection before the bridge finished."""
+
+
+class ResponseSendFailed(Exception):
+    """Writing to the client's connection failed."""
+
+
+def _body_too_large(size: int, limit: int) -> RequestRejected:
+    return RequestRejected(
+        grpc.StatusCode.RESOURCE_EXHAUSTED,
+        f"request body of {size} bytes exceeds the bridge's max_request_bytes "
+        f"({limit} bytes on the wire): send a smaller message or raise the limit",
+    )
+
+
+def _loop_time_of(monotonic_deadline: float) -> float:
+    loop = asyncio.get_running_loop()
+    return loop.time() + (monotonic_deadline - time.monotonic())
+
+
+async def _end_on_disconnect(receive: Receive, active: ActiveCall) -> None:
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            active.end(EndReason.CLIENT_DISCONNECTED)
+            return
+
+
+async def _forward_responses(active: ActiveCall, writer: ResponseWriter) -> None:
+    """Copy headers, messages and the status from the upstream call to the writer."""
+    call = active.call
+    started = time.monotonic()
+    try:
+        initial_metadata = await call.initial_metadata()
+        if not call.done():
+            await _send(writer.send_headers(initial_metadata))
+        while True:
+            message = await call.read()
+            if message is grpc.aio.EOF:
+                break
+            if not writer.headers_sent:
+                await _send(writer.send_headers(initial_metadata))
+            await _send(writer.send_message(message))
+    except grpc.aio.AioRpcError:
+        pass  # The status is read below from the finished call.
+    except asyncio.CancelledError:
+        task = asyncio.current_task()
+        if active.end_reason is None or (task is not None and task.cancelling()):
+            raise
+        await _end_cancelled_call(active, writer, started)
+        return
+
+    code = await call.code()
+    if code is grpc.StatusCode.CANCELLED and active.end_reason is not None:
+        await _end_cancelled_call(active, writer, started)
+        return
+    details = await call.details() or ""
+    trailing_metadata = await call.trailing_metadata() or ()
+    await _send(
+        writer.send_status(
+            code,
+            details,
+            initial_metadata=await call.initial_metadata() or (),
+            trailing_metadata=trailing_metadata,
+        )
+    )
+    _log_call_finished(active.path, code, details, writer.messages_sent, started)
+
+
+async def _end_cancelled_call(
+    active: ActiveCall, writer: ResponseWriter, started: float
+) -> None:
+    reason = active.end_reason
+    log.info(
+        "call_ended_by_bridge",
+        path=active.path,
+        reason=reason.value if reason else None,
+        messages=writer.messages_sent,
+        seconds=round(time.monotonic() - started, 3),
+    )
+    if reason is EndReason.CLIENT_DISCONNECTED:
+        return
+    await _send(
+        writer.send_status(
+            grpc.StatusCode.UNAVAILABLE,
+            f"the bridge ended the call: {reason.value if reason else 'cancelled'}; "
+            "retry to continue",
+        )
+    )
+
+
+async def _send(sending: Awaitable[None]) -> None:
+    try:
+        await sending
+    except OSError as error:
+        raise ResponseSendFailed(str(error)) from error
+
+
+def _log_call_finished(
+    path: str, code: grpc.StatusCode, details: str, messages: int, started: float
+) -> None:
+    level = log.warning if code in _UPSTREAM_FAILURE_CODES else log.debug
+    level(
+        "call_finished",
+        path=path,
+        code=code.name,
+        details=details,
+        messages=messages,
+        seconds=round(time.monotonic() - started, 3),
+    )
