@@ -84,7 +84,7 @@ def _require_polygon(value: Any) -> tuple[Point, ...]:
         )
     points = [require_point(item, f"polygon[{i}]") for i, item in enumerate(value)]
     # A closing vertex equal to the first one is accepted and dropped.
-    if len(points) > 3 and points[0] == points[-1]:
+    if len(points) > 1 and points[0] == points[-1]:
         points.pop()
     if len(points) < 3:
         raise RoiError(
@@ -187,6 +187,7 @@ class Line:
         _set = object.__setattr__
         _set(self, "id", require_id(self.id, "id"))
         _set(self, "name", require_name(self.name, "name", self.id))
+        raw_b = self.b
         _set(self, "a", require_point(self.a, "a"))
         _set(self, "b", require_point(self.b, "b"))
         _set(self, "in_side", _require_side(self.in_side, "in_side"))
@@ -198,7 +199,7 @@ class Line:
         if self.length < MIN_LINE_LENGTH_PIXELS:
             raise RoiError(
                 "b",
-                [list(self.a), list(self.b)],
+                raw_b,
                 f"degenerate line from {format_value(self.a)} to "
                 f"{format_value(self.b)}: a and b must be at least "
                 f"{MIN_LINE_LENGTH_PIXELS:g} px apart",
@@ -231,14 +232,13 @@ class RoiParameters:
         _set = object.__setattr__
         for name in ("checkout_dwell_seconds", "min_dwell_seconds"):
             _set(self, name, require_non_negative(getattr(self, name), name))
-        failsafe = require_positive(
-            self.checkout_failsafe_seconds, "checkout_failsafe_seconds"
-        )
+        raw_failsafe = self.checkout_failsafe_seconds
+        failsafe = require_positive(raw_failsafe, "checkout_failsafe_seconds")
         _set(self, "checkout_failsafe_seconds", failsafe)
         if failsafe < self.checkout_dwell_seconds:
             raise RoiError(
                 "checkout_failsafe_seconds",
-                self.checkout_failsafe_seconds,
+                raw_failsafe,
                 f"must be >= checkout_dwell_seconds ({self.checkout_dwell_seconds:g})"
                 f", got {failsafe:g}",
             )

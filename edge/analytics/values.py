@@ -93,7 +93,16 @@ def require_point(value: Any, field: str) -> Point:
         raise RoiError(
             field, value, f"expected a point [x, y], got {format_value(value)}"
         )
-    point = (require_number(raw[0], field), require_number(raw[1], field))
+    for number in raw:
+        if isinstance(number, bool) or not isinstance(number, int | float):
+            raise RoiError(
+                field, value, f"expected a point of two numbers, got {value!r}"
+            )
+        if not math.isfinite(number):
+            raise RoiError(
+                field, value, f"expected a point of two finite numbers, got {value!r}"
+            )
+    point = (float(raw[0]), float(raw[1]))
     if point[0] < 0 or point[1] < 0:
         raise RoiError(
             field,
