@@ -189,6 +189,8 @@ class GrpcWebProxy:
         try:
             if content_type.encoding is BodyEncoding.TEXT:
                 body = decode_text_body(body)
+                if len(body) > self._settings.max_request_bytes:
+                    raise _body_too_large(len(body), self._settings.max_request_bytes)
             messages = parse_message_frames(body)
         except FrameError as error:
             raise RequestRejected(
@@ -211,7 +213,8 @@ class GrpcWebProxy:
     ) -> bytes:
         limit = self._settings.max_request_bytes
         if content_type.encoding is BodyEncoding.TEXT:
-            # Base64 needs 4 bytes for every 3, plus padding in each chunk.
+            # Base64 needs 4 bytes for every 3, plus padding in each chunk and
+            # line breaks; the decoded size is checked again after decoding.
             limit = limit * 4 // 3 + 1024
         for name, value in headers:
             if name == b"content-length" and value.isdigit() and int(value) > limit:
@@ -309,8 +312,9 @@ class ResponseSendFailed(Exception):
 def _body_too_large(size: int, limit: int) -> RequestRejected:
     return RequestRejected(
         grpc.StatusCode.RESOURCE_EXHAUSTED,
-        f"request body of {size} bytes exceeds the bridge's max_request_bytes "
-        f"({limit} bytes on the wire): send a smaller message or raise the limit",
+        f"request body of {size} bytes exceeds the bridge's limit of {limit} bytes "
+        "(max_request_bytes, or 4/3 of it plus 1 KiB for base64 text on the wire): "
+        "send a smaller message or raise max_request_bytes",
     )
 
 

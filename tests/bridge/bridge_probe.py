@@ -103,7 +103,11 @@ class ProbeServicer:
     async def Echo(self, request, context):
         self.events.count_call("Echo")
         if request.sleep_ms:
-            await asyncio.sleep(request.sleep_ms / 1000)
+            try:
+                await asyncio.sleep(request.sleep_ms / 1000)
+            except asyncio.CancelledError:
+                self.events.record("cancelled", request.text)
+                raise
         if request.initial_metadata:
             await context.send_initial_metadata(
                 _metadata_pairs(request.initial_metadata)
