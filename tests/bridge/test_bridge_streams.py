@@ -1,6 +1,7 @@
 """Stream lifetimes through the bridge: disconnects, idle streams, limits, shutdown."""
 
 import asyncio
+import shutil
 import signal
 import struct
 import subprocess
@@ -13,7 +14,9 @@ from bridge_harness import (
     frame_message,
     free_port,
     grpc_web_post,
+    missing,
 )
+from bridge_probe import ProbeServer
 from grpc_health.v1 import health_pb2
 
 COUNT = "/bridgetest.v1.ProbeService/Count"
@@ -295,3 +298,52 @@ async def test_concurrent_streams(bridge, probe_modules):
     async with httpx.AsyncClient(timeout=60, limits=limits) as client:
         results = await asyncio.gather(*(one_stream(client, i) for i in range(streams)))
     assert results == [[0, 1, 2, 3, 4]] * streams
+
+
+def test_upstream_tls(start_bridge, probe_modules, http, tmp_path):
+    openssl = shutil.which("openssl")
+    if openssl is None:
+        missing("openssl is needed to make a test certificate")
+    key, cert = tmp_path / "key.pem", tmp_path / "cert.pem"
+    subprocess.run(
+        [
+            openssl,
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=localhost",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    server = ProbeServer(
+        probe_modules,
+        free_port(),
+        tls_key_and_cert=(key.read_bytes(), cert.read_bytes()),
+    ).start()
+    try:
+        trusted = start_bridge(
+            server.address, "--upstream-tls", "--upstream-ca-file", str(cert)
+        )
+        untrusted = start_bridge(server.address, "--upstream-tls")
+        request = probe_modules.pb2.EchoRequest(text="over tls").SerializeToString()
+        good = grpc_web_post(http, trusted.url(ECHO), [request])
+        bad = grpc_web_post(http, untrusted.url(ECHO), [request])
+    finally:
+        server.stop()
+    assert good.grpc_status == 0
+    assert (
+        probe_modules.pb2.EchoResponse.FromString(good.messages[0]).text == "over tls"
+    )
+    assert bad.grpc_status == UNAVAILABLE
