@@ -212,6 +212,9 @@ class MinuteAggregator:
         self._config_version = update.config_version
         if self._next_start is None:
             self._next_start = minute_start(update.time)
+        if minute_start(update.time) >= self._next_start:
+            # Even an update without data marks its minute with its config version.
+            self._minute_for(update.time, update.config_version)
         if update.kind is UpdateKind.FRAME and update.sample is not None:
             self._add_frame(update)
         elif update.kind is UpdateKind.OFFLINE:

@@ -17,8 +17,8 @@ from edge.analytics import (
     ZoneKind,
 )
 
-# A Monday, 2026-11-30 12:00:00 UTC: a whole minute, so offsets read as seconds
-# into the minute.
+# 2025-11-30 12:00:00 UTC, the start of a minute, so offsets read as seconds into
+# the minute.
 T0 = 1_764_504_000.0
 FPS = 10.0
 
