@@ -10,6 +10,7 @@ backoff and jitter. Each camera has its own threads, so one camera never blocks 
 
 from __future__ import annotations
 
+import contextvars
 import os
 import random
 import threading
@@ -113,12 +114,17 @@ class LiveSource:
         self._log.info("live_source_starting")
         self._start_reader()
         watchdog = threading.Thread(
-            target=self._watchdog_loop, name="source-watchdog", daemon=True
+            target=contextvars.copy_context().run,
+            args=(self._watchdog_loop,),
+            name="source-watchdog",
+            daemon=True,
         )
         watchdog.start()
         self._threads.append(watchdog)
 
     def close(self) -> None:
+        if self._stop.is_set():
+            return
         self._stop.set()
         with self._frame_ready:
             self._frame_ready.notify_all()
@@ -180,9 +186,10 @@ class LiveSource:
             self._generation += 1
             generation = self._generation
             self._blocked_since = None
+        # Copies of the caller's context keep ids bound with structlog.contextvars.
         thread = threading.Thread(
-            target=self._reader_loop,
-            args=(generation,),
+            target=contextvars.copy_context().run,
+            args=(self._reader_loop, generation),
             name=f"source-reader-{generation}",
             daemon=True,
         )
