@@ -7,32 +7,26 @@ server-streaming methods alike.
 
 import asyncio
 import enum
-import re
 import time
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import Awaitable
 from typing import Any
 
 import grpc
 import structlog
 
 from web_bridge.catalog import MethodCatalog
-from web_bridge.framing import FrameError, decode_text_body, parse_message_frames
-from web_bridge.grpcweb import (
-    BodyEncoding,
-    CorsHeaders,
-    GrpcWebContentType,
-    ResponseWriter,
-    Send,
+from web_bridge.grpcweb import CorsHeaders, GrpcWebContentType, ResponseWriter, Send
+from web_bridge.request import (
+    ClientDisconnected,
+    Receive,
+    RequestRejected,
+    UpstreamRequest,
+    read_request,
 )
-from web_bridge.metadata import MetadataError, parse_grpc_timeout, request_metadata
 from web_bridge.settings import BridgeSettings
 
 log = structlog.get_logger(__name__)
 
-Receive = Callable[[], Awaitable[dict[str, Any]]]
-
-_METHOD_PATH = re.compile(r"^/([A-Za-z_][A-Za-z0-9_.]*)/([A-Za-z_][A-Za-z0-9_]*)$")
 # Upstream codes that mean the bridge or the upstream is unwell, not the request.
 _UPSTREAM_FAILURE_CODES = frozenset(
     {grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.INTERNAL, grpc.StatusCode.UNKNOWN}
@@ -45,27 +39,6 @@ class EndReason(enum.Enum):
     CLIENT_DISCONNECTED = "client disconnected"
     MAX_CALL_DURATION = "max call duration reached"
     SHUTDOWN = "bridge shutting down"
-
-
-class RequestRejected(Exception):
-    """A request the bridge answers itself with a gRPC status."""
-
-    def __init__(self, code: grpc.StatusCode, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-
-
-@dataclass
-class UpstreamRequest:
-    """A validated grpc-web request, ready to forward."""
-
-    path: str
-    service: str
-    method: str
-    messages: list[bytes]
-    metadata: list[tuple[str, str | bytes]]
-    deadline: float | None
 
 
 class ActiveCall:
@@ -100,10 +73,6 @@ class GrpcWebProxy:
         self._idle = asyncio.Event()
         self._idle.set()
 
-    @property
-    def active_calls(self) -> int:
-        return len(self._active)
-
     async def handle(
         self,
         scope: dict[str, Any],
@@ -115,8 +84,13 @@ class GrpcWebProxy:
         writer = ResponseWriter(send, content_type, cors_headers)
         path = scope["path"]
         try:
-            request = await self._read_request(scope, receive, content_type)
+            self._reject_if_draining()
+            request = await read_request(
+                scope, receive, content_type, self._settings.max_request_bytes
+            )
             await self._check_method_kind(request)
+            # Reading and the kind lookup wait, and draining may have begun.
+            self._reject_if_draining()
         except RequestRejected as rejection:
             log.info(
                 "request_rejected",
@@ -151,88 +125,11 @@ class GrpcWebProxy:
                 timeout_seconds=timeout_seconds,
             )
 
-    async def _read_request(
-        self, scope: dict[str, Any], receive: Receive, content_type: GrpcWebContentType
-    ) -> UpstreamRequest:
-        started = time.monotonic()
-        match = _METHOD_PATH.match(scope["path"])
-        if match is None:
-            raise RequestRejected(
-                grpc.StatusCode.UNIMPLEMENTED,
-                f"invalid method path {scope['path']!r}: grpc-web calls POST "
-                "/package.Service/Method",
-            )
+    def _reject_if_draining(self) -> None:
         if self._draining:
             raise RequestRejected(
                 grpc.StatusCode.UNAVAILABLE, "the bridge is shutting down; retry"
             )
-        headers = scope["headers"]
-        deadline = None
-        for name, value in headers:
-            if name == b"grpc-timeout":
-                try:
-                    deadline = started + parse_grpc_timeout(value.decode("latin-1"))
-                except MetadataError as error:
-                    raise RequestRejected(
-                        grpc.StatusCode.INVALID_ARGUMENT, str(error)
-                    ) from error
-        try:
-            metadata, dropped = request_metadata(headers)
-        except MetadataError as error:
-            raise RequestRejected(
-                grpc.StatusCode.INVALID_ARGUMENT, str(error)
-            ) from error
-        if dropped:
-            log.info("headers_not_forwarded", path=scope["path"], headers=dropped)
-
-        body = await self._read_body(headers, receive, content_type)
-        try:
-            if content_type.encoding is BodyEncoding.TEXT:
-                body = decode_text_body(body)
-                if len(body) > self._settings.max_request_bytes:
-                    raise _body_too_large(len(body), self._settings.max_request_bytes)
-            messages = parse_message_frames(body)
-        except FrameError as error:
-            raise RequestRejected(
-                grpc.StatusCode.INVALID_ARGUMENT, str(error)
-            ) from error
-        return UpstreamRequest(
-            path=scope["path"],
-            service=match.group(1),
-            method=match.group(2),
-            messages=messages,
-            metadata=metadata,
-            deadline=deadline,
-        )
-
-    async def _read_body(
-        self,
-        headers: list[tuple[bytes, bytes]],
-        receive: Receive,
-        content_type: GrpcWebContentType,
-    ) -> bytes:
-        limit = self._settings.max_request_bytes
-        if content_type.encoding is BodyEncoding.TEXT:
-            # Base64 needs 4 bytes for every 3, plus padding in each chunk and
-            # line breaks; the decoded size is checked again after decoding.
-            limit = limit * 4 // 3 + 1024
-        for name, value in headers:
-            if name == b"content-length" and value.isdigit() and int(value) > limit:
-                raise _body_too_large(int(value), limit)
-
-        chunks = []
-        size = 0
-        while True:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                raise ClientDisconnected
-            chunk = message.get("body", b"")
-            size += len(chunk)
-            if size > limit:
-                raise _body_too_large(size, limit)
-            chunks.append(chunk)
-            if not message.get("more_body", False):
-                return b"".join(chunks)
 
     async def _check_method_kind(self, request: UpstreamRequest) -> None:
         lookup = self._catalog.kind_of(request.service, request.method)
@@ -301,21 +198,8 @@ class GrpcWebProxy:
             self._idle.set()
 
 
-class ClientDisconnected(Exception):
-    """The browser closed the connection before the bridge finished."""
-
-
 class ResponseSendFailed(Exception):
     """Writing to the client's connection failed."""
-
-
-def _body_too_large(size: int, limit: int) -> RequestRejected:
-    return RequestRejected(
-        grpc.StatusCode.RESOURCE_EXHAUSTED,
-        f"request body of {size} bytes exceeds the bridge's limit of {limit} bytes "
-        "(max_request_bytes, or 4/3 of it plus 1 KiB for base64 text on the wire): "
-        "send a smaller message or raise max_request_bytes",
-    )
 
 
 def _loop_time_of(monotonic_deadline: float) -> float:

@@ -218,6 +218,23 @@ def test_error_after_messages(bridge, probe_modules, http, text_mode):
     assert base64.b64decode(response.trailers["x-trail-bin"][0]) == b"\xff\x00"
 
 
+def test_status_details_forwarded(bridge, probe_modules, http):
+    # Rich error details (a serialized google.rpc.Status) travel in this trailer.
+    details = b"\x08\x05\x12\x04gone"
+    request = probe_modules.pb2.EchoRequest(
+        fail_code=NOT_FOUND,
+        fail_message="gone",
+        trailing_metadata=[
+            probe_modules.pb2.MetadataEntry(
+                key="grpc-status-details-bin", value=details
+            )
+        ],
+    )
+    response = grpc_web_post(http, bridge.url(ECHO), [request.SerializeToString()])
+    assert response.grpc_status == NOT_FOUND
+    assert base64.b64decode(response.headers["grpc-status-details-bin"]) == details
+
+
 def test_empty_stream_ok(bridge, probe_modules, http):
     request = probe_modules.pb2.CountRequest(count=0)
     response = grpc_web_post(http, bridge.url(COUNT), [request.SerializeToString()])

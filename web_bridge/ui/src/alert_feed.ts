@@ -196,8 +196,7 @@ export class AlertFeed {
       }
       this.store(alert);
     }
-    if (changed.length > 0) {
-      this.emit(changed);
-    }
+    // The first page is history, not news: listeners redraw without highlighting.
+    this.emit(this.subscriptions === 1 ? [] : changed);
   }
 }

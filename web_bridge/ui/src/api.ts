@@ -14,6 +14,7 @@ import { AgentService } from "./gen/dalevision/ops/v1/agent_pb";
 import { AlertService } from "./gen/dalevision/ops/v1/alert_pb";
 import { AuthService } from "./gen/dalevision/ops/v1/auth_pb";
 import { CameraService } from "./gen/dalevision/ops/v1/camera_pb";
+import { ConfigService } from "./gen/dalevision/ops/v1/config_pb";
 import { MetricsService } from "./gen/dalevision/ops/v1/metrics_pb";
 import { StoreService } from "./gen/dalevision/ops/v1/store_pb";
 
@@ -27,6 +28,7 @@ export interface Api {
   agents: Client<typeof AgentService>;
   alerts: Client<typeof AlertService>;
   metrics: Client<typeof MetricsService>;
+  config: Client<typeof ConfigService>;
 }
 
 export interface ApiOptions {
@@ -70,6 +72,7 @@ export function createApi(options: ApiOptions): Api {
     agents: createClient(AgentService, transport),
     alerts: createClient(AlertService, transport),
     metrics: createClient(MetricsService, transport),
+    config: createClient(ConfigService, transport),
   };
 }
 
