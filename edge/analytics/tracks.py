@@ -13,7 +13,8 @@ class TrackedPerson:
     """One tracked person in one frame.
 
     ``box`` is ``(x1, y1, x2, y2)`` in image pixels with ``x1 <= x2`` and
-    ``y1 <= y2``. Raises ``ValueError`` for a non-finite or inverted box.
+    ``y1 <= y2``; any sequence of four numbers is stored as a tuple of floats.
+    Raises ``ValueError`` for a non-finite or inverted box.
     """
 
     track_id: int
@@ -26,17 +27,23 @@ class TrackedPerson:
                 f"track_id: expected an int, got {self.track_id!r}; "
                 "pass the tracker id as int"
             )
-        if len(self.box) != 4 or not all(math.isfinite(v) for v in self.box):
+        try:
+            box = tuple(float(value) for value in self.box)
+        except (TypeError, ValueError):
+            box = ()
+        if len(box) != 4 or not all(math.isfinite(value) for value in box):
             raise ValueError(
                 f"box: expected 4 finite numbers (x1, y1, x2, y2), got {self.box!r}"
             )
-        x1, y1, x2, y2 = self.box
+        # Sequences such as numpy rows become a tuple of floats.
+        object.__setattr__(self, "box", box)
+        x1, y1, x2, y2 = box
         if x2 < x1 or y2 < y1:
             raise ValueError(
                 f"box: expected x1 <= x2 and y1 <= y2, got {self.box!r} "
                 f"for track {self.track_id}"
             )
-        if not math.isfinite(self.confidence):
+        if isinstance(self.confidence, bool) or not math.isfinite(self.confidence):
             raise ValueError(
                 f"confidence: expected a finite number, got {self.confidence!r}"
             )
