@@ -124,7 +124,7 @@ class ServiceResolver(Protocol):
 class MethodCatalog:
     """Streaming kinds from local descriptors first, then from a resolver.
 
-    A resolver answer is cached: a found service for the life of the process,
+    A resolver result is cached: a found service for the life of the process,
     because a method's streaming kind changes only with a breaking API change, and
     an unknown service for ``negative_cache_seconds``. Concurrent lookups of one
     service share one resolver request.
@@ -146,7 +146,7 @@ class MethodCatalog:
         self._pending: dict[str, asyncio.Task[dict[str, StreamingKind] | None]] = {}
 
     async def kind_of(self, service: str, method: str) -> StreamingKind | None:
-        """Return the method's streaming kind, or None when no source knows it."""
+        """Return the method's streaming kind, or None when no source describes it."""
         methods = self._local.get(service) or self._found.get(service)
         if methods is None:
             methods = await self._resolve(service)

@@ -62,16 +62,30 @@ def build_parser() -> argparse.ArgumentParser:
         prog="dale-bridge",
         description="Serve grpc-web clients (browsers) by forwarding to a gRPC server.",
     )
+    _add_connection_options(parser)
+    _add_browser_options(parser)
+    _add_limit_options(parser)
+    parser.add_argument(
+        "--log-level",
+        default="info",
+        choices=["debug", "info", "warning", "error"],
+        help="lowest level logged to stderr (default: %(default)s)",
+    )
+    parser.add_argument("--log-json", action="store_true", help="log JSON lines")
+    return parser
+
+
+def _add_connection_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--listen",
         type=parse_listen_address,
         default=("127.0.0.1", 8080),
-        help="host:port to serve HTTP on (default 127.0.0.1:8080)",
+        help="host:port to serve HTTP on (default: 127.0.0.1:8080)",
     )
     parser.add_argument(
         "--upstream",
         default="127.0.0.1:50051",
-        help="host:port of the gRPC server (default 127.0.0.1:50051)",
+        help="host:port of the gRPC server (default: 127.0.0.1:50051)",
     )
     parser.add_argument(
         "--upstream-tls", action="store_true", help="connect to the upstream with TLS"
@@ -82,6 +96,17 @@ def build_parser() -> argparse.ArgumentParser:
         help="PEM CA certificates trusted for the upstream (default: system roots)",
     )
     parser.add_argument(
+        "--descriptor-set",
+        type=Path,
+        action="append",
+        default=[],
+        dest="descriptor_sets",
+        help="FileDescriptorSet or buf image describing upstream methods; repeatable",
+    )
+
+
+def _add_browser_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
         "--static-dir", type=Path, help="directory served for GET requests (the UI)"
     )
     parser.add_argument(
@@ -90,26 +115,29 @@ def build_parser() -> argparse.ArgumentParser:
         dest="allowed_origins",
         metavar="ORIGIN",
         help="origin allowed to call from a browser, besides the bridge's own: "
-        "https://host[:port], http://host:* for any port, or * for all; repeatable "
-        f"(default: {', '.join(DEFAULT_ALLOWED_ORIGINS)})",
+        "https://host[:port], http://host:* for any port, or * for all; repeatable, "
+        f"replaces the default ({', '.join(DEFAULT_ALLOWED_ORIGINS)})",
     )
+
+
+def _add_limit_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--max-request-bytes",
         type=int,
         default=BridgeSettings.max_request_bytes,
-        help="largest accepted request body in bytes (default %(default)s)",
+        help="largest accepted request body in bytes (default: %(default)s)",
     )
     parser.add_argument(
         "--max-send-message-bytes",
         type=int,
         default=BridgeSettings.max_send_message_bytes,
-        help="largest message sent upstream in bytes (default %(default)s)",
+        help="largest message sent upstream in bytes (default: %(default)s)",
     )
     parser.add_argument(
         "--max-receive-message-bytes",
         type=int,
         default=BridgeSettings.max_receive_message_bytes,
-        help="largest message accepted from upstream in bytes (default %(default)s)",
+        help="largest message accepted from upstream in bytes (default: %(default)s)",
     )
     parser.add_argument(
         "--max-call-seconds",
@@ -117,19 +145,6 @@ def build_parser() -> argparse.ArgumentParser:
         help="end calls still open after this many seconds with UNAVAILABLE, "
         "so clients reconnect (default: no limit)",
     )
-    parser.add_argument(
-        "--descriptor-set",
-        type=Path,
-        action="append",
-        default=[],
-        dest="descriptor_sets",
-        help="FileDescriptorSet or buf image describing upstream methods; repeatable",
-    )
-    parser.add_argument(
-        "--log-level", default="info", help="debug, info, warning or error"
-    )
-    parser.add_argument("--log-json", action="store_true", help="log JSON lines")
-    return parser
 
 
 def settings_from_args(args: argparse.Namespace) -> BridgeSettings:
@@ -179,8 +194,12 @@ def main(argv: list[str] | None = None) -> int:
         asyncio.run(server.serve())
     except SystemExit as exit_request:
         # uvicorn exits this way when it cannot bind or the lifespan startup fails.
-        log.error("bridge_failed_to_start", listen=f"{host}:{port}")
-        return exit_request.code if isinstance(exit_request.code, int) else 1
+        log.error(
+            "bridge_failed_to_start",
+            listen=f"{host}:{port}",
+            uvicorn_exit_code=exit_request.code,
+        )
+        return 1
     return 0
 
 

@@ -2,8 +2,8 @@
 
 Requests without an ``Origin`` header and same-origin requests need no CORS
 headers. A cross-origin request gets them only when its origin matches an allowed
-pattern, and the bridge echoes that single origin (with ``Vary: Origin``). Only the
-pattern ``*`` answers ``Access-Control-Allow-Origin: *``.
+pattern, and the bridge echoes that single origin (with ``Vary: Origin``). The
+bridge sends ``Access-Control-Allow-Origin: *`` only for the pattern ``*``.
 """
 
 import re
@@ -85,7 +85,7 @@ class CorsPolicy:
         ]
 
     def preflight_headers(self, origin: str, requested_headers: str) -> Headers:
-        """Headers of the answer to an allowed origin's preflight request.
+        """Headers of the response to an allowed origin's preflight request.
 
         The allowed headers are the grpc-web set plus every requested header that
         is a valid metadata name, so pages can send custom metadata.

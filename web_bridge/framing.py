@@ -62,7 +62,7 @@ def parse_message_frames(body: bytes) -> list[bytes]:
             )
         if len(body) - offset < length:
             raise FrameError(
-                f"truncated message frame: length prefix says {length} bytes, "
+                f"truncated message frame: length prefix is {length} bytes, "
                 f"{len(body) - offset} present"
             )
         messages.append(body[offset : offset + length])

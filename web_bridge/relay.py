@@ -34,7 +34,7 @@ _UPSTREAM_FAILURE_CODES = frozenset(
 
 
 class EndReason(enum.Enum):
-    """Why the bridge cancelled an upstream call before it finished."""
+    """Reason the bridge cancelled an upstream call before it finished."""
 
     CLIENT_DISCONNECTED = "client disconnected"
     MAX_CALL_DURATION = "max call duration reached"

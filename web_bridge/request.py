@@ -23,7 +23,7 @@ TEXT_BODY_SLACK_BYTES = 1024
 
 
 class RequestRejected(Exception):
-    """A request the bridge answers itself with a gRPC status."""
+    """A request the bridge rejects itself, with the gRPC status to send."""
 
     def __init__(self, code: grpc.StatusCode, message: str) -> None:
         super().__init__(message)
@@ -68,7 +68,7 @@ async def read_request(
 ) -> UpstreamRequest:
     """Read the body and headers of a grpc-web request into an UpstreamRequest.
 
-    Raises RequestRejected with the status to answer for an invalid path, header,
+    Raises RequestRejected with the status to send for an invalid path, header,
     body or size, and ClientDisconnected when the client leaves mid-body.
     """
     started = time.monotonic()

@@ -27,7 +27,7 @@ class BridgeSettings:
     #: origin. An entry is an exact origin (``https://ops.example.com``), an origin
     #: with any port (``http://localhost:*``), or ``*`` for every origin.
     allowed_origins: tuple[str, ...] = DEFAULT_ALLOWED_ORIGINS
-    #: Lifetime of a browser's cached preflight answer.
+    #: Lifetime of a browser's cached preflight response.
     cors_max_age_seconds: int = 600
     #: Largest request body accepted, after base64 decoding in text mode.
     max_request_bytes: int = 4 * 1024 * 1024
@@ -40,7 +40,7 @@ class BridgeSettings:
     max_call_seconds: float | None = None
     #: Deadline of one reflection request that finds a method's streaming kind.
     reflection_timeout_seconds: float = 5.0
-    #: How long a "service unknown to reflection" answer is cached.
+    #: Lifetime of a cached "service unknown to reflection" result.
     reflection_negative_cache_seconds: float = 60.0
     #: Python packages whose ``*_pb2`` modules describe the upstream's methods.
     descriptor_packages: tuple[str, ...] = ("dalevision",)

@@ -39,7 +39,7 @@ class StaticFiles:
     """Serves files below one directory, with ``index.html`` for directories.
 
     Paths with ``..``, hidden components (``.git``), NUL or backslashes, and
-    symlinks that resolve outside the directory answer 404. Responses carry an
+    symlinks that resolve outside the directory get 404. Responses carry an
     ETag and ``Cache-Control: no-cache``, so browsers revalidate unhashed UI files.
     """
 

@@ -70,7 +70,7 @@ def test_descriptor_set_without_reflection(
 def test_unknown_kind_forwarded(
     start_bridge, probe_without_reflection, probe_modules, http
 ):
-    # Neither reflection nor a descriptor knows the probe, so the bridge forwards
+    # Neither reflection nor a descriptor describes the probe, so the bridge forwards
     # every call, and unary and server-streaming ones still work.
     bridge = start_bridge(probe_without_reflection.address)
     request = probe_modules.pb2.CountRequest(count=2).SerializeToString()

@@ -77,13 +77,13 @@ def test_disconnect_cancels_upstream(bridge, probe_server, probe_modules, http):
     assert stream_id not in probe_server.events.finished
 
 
-def test_disconnect_before_first_message(bridge, probe_server, probe_modules):
+def test_disconnect_on_idle_stream(bridge, probe_server, probe_modules):
     stream_id = f"idle-disconnect-{uuid.uuid4().hex[:8]}"
     body = count_request(
         probe_modules, count=2, interval_ms=60_000, stream_id=stream_id
     )
-    # The first message comes at once but the upstream sends the second after a
-    # minute; the client gives up reading after 0.5 s and drops the connection.
+    # The second message is a minute away, so no bytes flow when the client stops
+    # reading after 0.5 s and drops the connection.
     with httpx.Client(timeout=httpx.Timeout(30, read=0.5)) as client:
         with client.stream(
             "POST", bridge.url(COUNT), content=body, headers=GRPC_WEB_HEADERS
