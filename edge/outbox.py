@@ -467,8 +467,27 @@ class Outbox:
             row = self._connection.execute("SELECT max(seq) FROM records").fetchone()
         return int(row[0] or 0)
 
+    def sqlite_settings(self) -> dict[str, str | int]:
+        """Return the durability settings in force on the outbox connection."""
+        with self._lock:
+            self._require_open()
+            journal_mode = self._connection.execute("PRAGMA journal_mode").fetchone()
+            synchronous = self._connection.execute("PRAGMA synchronous").fetchone()
+            busy_timeout = self._connection.execute("PRAGMA busy_timeout").fetchone()
+        # PRAGMA synchronous reports 0 OFF, 1 NORMAL, 2 FULL, 3 EXTRA.
+        synchronous_names = {0: "OFF", 1: "NORMAL", 2: "FULL", 3: "EXTRA"}
+        return {
+            "journal_mode": str(journal_mode[0]),
+            "synchronous": synchronous_names.get(synchronous[0], str(synchronous[0])),
+            "busy_timeout_ms": int(busy_timeout[0]),
+        }
+
     def depth(self) -> int:
-        """Return the number of stored records (no query, safe on the event loop)."""
+        """Return the number of stored records without a query.
+
+        The count is kept in memory, so it is safe to call on the event loop but
+        does not see records another process writes to the same file.
+        """
         return self._count
 
     def size_bytes(self) -> int:

@@ -62,6 +62,9 @@ REJECTED_CODES = frozenset(
     }
 )
 
+# Details grpcio gives a call whose write failed because the call had ended.
+_CORE_WRITE_FAILURE = "Internal error from Core"
+
 ConfigUpdateHandler = Callable[[edge_pb2.ConfigUpdate], Awaitable[None]]
 CommandHandler = Callable[[edge_pb2.Command], Awaitable[None]]
 TokenSource = str | Callable[[], str]
@@ -103,6 +106,9 @@ class StreamSettings:
     use_tls: bool = False
     root_certificates: bytes | None = field(default=None, repr=False)
     """PEM roots for TLS; None uses the system roots."""
+    handshake_probe_seconds: float = 1.0
+    """After a write failure that hid the cloud's status, the next attempt waits
+    this long for the cloud to end the call before it sends Hello."""
     handler_queue_size: int = 64
     """ConfigUpdate and Command messages waiting for their handler; a full queue
     pauses reading from the stream."""
@@ -121,6 +127,7 @@ class StreamSettings:
             "healthy_connection_seconds",
             "ack_timeout_seconds",
             "shutdown_flush_seconds",
+            "handshake_probe_seconds",
         ):
             if not getattr(self, name) > 0:
                 raise ValueError(
@@ -130,6 +137,10 @@ class StreamSettings:
     def channel_options(self) -> list[tuple[str, int]]:
         return [
             *self.keepalive.channel_options(),
+            # Measured with grpcio 1.85: without this option a keepalive ping that
+            # gets no ack closes the transport only after the general HTTP/2 ping
+            # timeout (60 s by default), not after keepalive_timeout_ms.
+            ("grpc.http2.ping_timeout_ms", self.keepalive.agent_ping_timeout_ms),
             ("grpc.max_send_message_length", self.max_send_message_bytes),
             ("grpc.max_receive_message_length", self.max_receive_message_bytes),
             # Bidirectional streams are never retried transparently; this client
@@ -211,6 +222,7 @@ class StreamClient:
         self._connection: _Connection | None = None
         self._stop_seq = 0
         self._hard_stopped = False
+        self._probe_next_connection = False
 
     # -- public API ------------------------------------------------------------
 
@@ -415,6 +427,8 @@ class StreamClient:
         tasks: list[asyncio.Task[None]] = []
         try:
             await call.wait_for_connection()
+            if self._probe_next_connection and await self._ended_before_hello(call):
+                return await self._outcome(connection, None)
             await call.write(self._hello())
             connection.established = True
             self.stats.connections += 1
@@ -444,6 +458,22 @@ class StreamClient:
             self._connection = None
             await channel.close(grace=None)
 
+    async def _ended_before_hello(self, call: grpc.aio.StreamStreamCall) -> bool:
+        """Wait without writing for the cloud to end the call; return whether it did.
+
+        Used after an INTERNAL write failure that hid the real status: a call with
+        no write in progress keeps the status the cloud sends (e.g.
+        UNAUTHENTICATED for a revoked token).
+        """
+        self._probe_next_connection = False
+        status = asyncio.ensure_future(call.code())
+        done, _ = await asyncio.wait(
+            {status}, timeout=self.settings.handshake_probe_seconds
+        )
+        if not done:
+            status.cancel()
+        return bool(done)
+
     async def _finish_flush(
         self, connection: _Connection, receiver: asyncio.Task[None]
     ) -> None:
@@ -462,6 +492,13 @@ class StreamClient:
         call = connection.call
         if isinstance(error, grpc.aio.AioRpcError):
             code, details = error.code(), error.details() or ""
+            # When the cloud ends the call while a write is under way (e.g. it
+            # rejects the token as Hello goes out), grpcio 1.85 reports INTERNAL
+            # "Internal error from Core" and the real status is lost. The next
+            # attempt then waits for the real status before writing.
+            self._probe_next_connection = (
+                code == grpc.StatusCode.INTERNAL and _CORE_WRITE_FAILURE in details
+            )
         elif isinstance(error, AckTimeoutError | OutboxError):
             code, details = None, str(error)
         elif error is None or isinstance(error, asyncio.InvalidStateError):
@@ -475,13 +512,15 @@ class StreamClient:
             duration >= self.settings.healthy_connection_seconds
         )
         self.stats.last_error = f"{code.name if code else 'NONE'}: {details}"
+        if not connection.established:
+            # The retry line that follows carries the code and details.
+            return _Outcome(code, details, healthy)
         self._log.warning(
             "stream.disconnected",
             code=code.name if code else "NONE",
             details=details,
             connected_seconds=round(duration, 3),
             in_flight=len(connection.inflight),
-            established=connection.established,
         )
         return _Outcome(code, details, healthy)
 

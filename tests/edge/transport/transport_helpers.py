@@ -45,41 +45,64 @@ class GatewaySession:
     def __init__(self) -> None:
         self.outgoing: asyncio.Queue[edge_pb2.ConnectResponse] = asyncio.Queue()
         self.received = 0
-        self.unacked = 0
+        self.held: list[str] = []
+        self.has_held = asyncio.Event()
         self.closed = asyncio.Event()
         self.hello: edge_pb2.Hello | None = None
 
 
 class FakeGateway(edge_pb2_grpc.EdgeGatewayServicer):
-    """Scripted EdgeGateway; see the module docstring."""
+    """Scripted EdgeGateway; see the module docstring.
 
-    def __init__(self, token: str = TOKEN) -> None:
+    Records are acked in batches, like the cloud's group commit: an acker task
+    collects what arrived within ``ack_delay_seconds`` into one Ack.
+    """
+
+    def __init__(self, token: str = TOKEN, ack_delay_seconds: float = 0.005) -> None:
         self.token = token
+        self.ack_delay_seconds = ack_delay_seconds
         self.stored: dict[str, edge_pb2.ConnectRequest] = {}
         self.received = Counter[str]()
         self.hellos: list[edge_pb2.Hello] = []
         self.sessions: list[GatewaySession] = []
         self.authorizations: list[str] = []
         self.max_unacked_seen = 0
-        self.acks_enabled = asyncio.Event()
-        self.acks_enabled.set()
+        self.hold_acks = False
         self.record_error_rule: RecordErrorRule = lambda _request: None
-        # Abort the stream with UNAVAILABLE after this many records (then reset).
+        # Abort the next stream with UNAVAILABLE once it has received this many
+        # records; acks are released for the streams after it.
         self.abort_after_records: int | None = None
-        self.changed = asyncio.Event()
 
     @property
     def open_sessions(self) -> list[GatewaySession]:
         return [session for session in self.sessions if not session.closed.is_set()]
 
+    @property
+    def held_count(self) -> int:
+        return sum(len(session.held) for session in self.open_sessions)
+
     async def push(self, response: edge_pb2.ConnectResponse) -> None:
+        """Send a message down every open stream."""
         for session in self.open_sessions:
             await session.outgoing.put(response)
 
-    def release_acks(self) -> None:
-        self.acks_enabled.set()
+    def ack_held_now(self) -> None:
+        """Ack every held record once, and keep holding new ones."""
         for session in self.open_sessions:
-            session.outgoing.put_nowait(edge_pb2.ConnectResponse())
+            self._ack_held(session)
+
+    def release_acks(self) -> None:
+        """Ack everything held and ack new records as they arrive from now on."""
+        self.hold_acks = False
+        self.ack_held_now()
+
+    def _ack_held(self, session: GatewaySession) -> None:
+        if not session.held:
+            return
+        ack = edge_pb2.Ack(receipt_ids=session.held)
+        session.held = []
+        session.has_held.clear()
+        session.outgoing.put_nowait(edge_pb2.ConnectResponse(ack=ack))
 
     async def Connect(self, request_iterator, context):  # noqa: N802 (gRPC name)
         metadata = dict(context.invocation_metadata())
@@ -89,21 +112,23 @@ class FakeGateway(edge_pb2_grpc.EdgeGatewayServicer):
             await context.abort(grpc.StatusCode.UNAUTHENTICATED, "invalid agent token")
         session = GatewaySession()
         self.sessions.append(session)
-        writer = asyncio.create_task(self._write(context, session))
-        held: list[str] = []
+        tasks = [
+            asyncio.create_task(self._write(context, session)),
+            asyncio.create_task(self._ack_batches(session)),
+        ]
         try:
             async for request in request_iterator:
                 if request.WhichOneof("payload") == "hello":
                     session.hello = request.hello
                     self.hellos.append(request.hello)
                     continue
-                await self._receive(context, session, request, held)
+                await self._receive(context, session, request)
         finally:
             session.closed.set()
-            writer.cancel()
-            self.changed.set()
+            for task in tasks:
+                task.cancel()
 
-    async def _receive(self, context, session, request, held: list[str]) -> None:
+    async def _receive(self, context, session: GatewaySession, request) -> None:
         self.received[request.receipt_id] += 1
         session.received += 1
         error = self.record_error_rule(request)
@@ -112,24 +137,26 @@ class FakeGateway(edge_pb2_grpc.EdgeGatewayServicer):
             await session.outgoing.put(edge_pb2.ConnectResponse(error=error))
             return
         self.stored.setdefault(request.receipt_id, request)
-        held.append(request.receipt_id)
-        session.unacked = len(held)
-        self.max_unacked_seen = max(self.max_unacked_seen, session.unacked)
-        self.changed.set()
+        session.held.append(request.receipt_id)
+        session.has_held.set()
+        self.max_unacked_seen = max(self.max_unacked_seen, len(session.held))
         if self.abort_after_records and session.received >= self.abort_after_records:
             self.abort_after_records = None
+            self.hold_acks = False
             await context.abort(grpc.StatusCode.UNAVAILABLE, "scripted disconnect")
-        if self.acks_enabled.is_set():
-            ack = edge_pb2.Ack(receipt_ids=held)
-            held.clear()
-            session.unacked = 0
-            await session.outgoing.put(edge_pb2.ConnectResponse(ack=ack))
+
+    async def _ack_batches(self, session: GatewaySession) -> None:
+        while True:
+            await session.has_held.wait()
+            await asyncio.sleep(self.ack_delay_seconds)
+            if self.hold_acks:
+                await asyncio.sleep(self.ack_delay_seconds)
+                continue
+            self._ack_held(session)
 
     async def _write(self, context, session: GatewaySession) -> None:
         while True:
             response = await session.outgoing.get()
-            if response.WhichOneof("payload") is None:
-                continue
             await context.write(response)
 
 
@@ -168,3 +195,25 @@ def bucket_request(index: int, camera_id: str = "cam-1") -> edge_pb2.ConnectRequ
     )
     request.metric_bucket.start_time.FromDatetime(start)
     return request
+
+
+def padded_bucket_request(index: int, size_bytes: int) -> edge_pb2.ConnectRequest:
+    """A bucket record of about ``size_bytes`` serialized, padded with zone ids."""
+    request = bucket_request(index)
+    zone_id = "z" * 90
+    while request.ByteSize() < size_bytes:
+        request.metric_bucket.zones.add(zone_id=zone_id)
+    return request
+
+
+def snapshot_request(command_id: str, jpeg_bytes: int) -> edge_pb2.ConnectRequest:
+    return edge_pb2.ConnectRequest(
+        receipt_id=f"{AGENT_ID}/cam-1/snapshot/{command_id}",
+        snapshot=edge_pb2.Snapshot(
+            command_id=command_id, camera_id="cam-1", jpeg=b"\xff" * jpeg_bytes
+        ),
+    )
+
+
+def events_named(logs: list[dict], name: str) -> list[dict]:
+    return [entry for entry in logs if entry["event"] == name]
