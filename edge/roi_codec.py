@@ -1,10 +1,10 @@
 """Conversions between the edge analytics dataclasses and the protobuf messages.
 
-Decoding runs the same validation as ``parse_roi``: every ``*_from_proto`` raises
+Decoding runs the same validation as ``parse_roi``. Every ``*_from_proto`` raises
 ``RoiError`` naming the field path inside the message, so a rejected config can be
 reported back to the cloud with the reason. Messages that leave ``parameters`` or
-``rules`` unset get the dataclass defaults; set messages are taken as they are, so a
-zero where zero is invalid is rejected rather than replaced.
+``rules`` unset get the dataclass defaults. Set messages are taken as they are, so a
+zero where zero is invalid is rejected rather than replaced by a default.
 """
 
 from __future__ import annotations

@@ -2,10 +2,11 @@
 
 A bucket covers ``[start, start + 60 s)`` where start is the frame time floored to
 a multiple of 60 s. Gauges (people, queue length, zone occupancy and queue) are
-avg/max/min over the frames of the minute; counters (entries, exits, checkouts,
-line in/out, dwell count/sum/max) are sums of the events of the minute. A minute
-closes once the clock, given by frames or ``tick``, passes its end plus
-``close_grace_seconds``; minutes without any frame are emitted with ``frames=0``
+avg/max/min over the frames of the minute. Counters (entries, exits, checkouts,
+line in/out, dwell count/sum/max) are sums over the events of the minute.
+
+A minute closes once the clock, given by frames or ``tick``, passes its end plus
+``close_grace_seconds``. Minutes without any frame are emitted with ``frames=0``
 and gauges set to None. Buckets depend only on the updates fed in, so two runs over
 one file give identical buckets.
 """
@@ -33,11 +34,13 @@ class AggregatorSettings:
     close_grace_seconds: float = 2.0
     """How long after its end a minute stays open for late frames."""
     max_frame_gap_seconds: float = 2.0
-    """Longest interval between two frames that counts fully as video; a longer
-    stall counts only this much."""
+    """Maximum interval between two frames that counts as video.
+
+    A longer stall counts only this much."""
     max_catch_up_minutes: int = 7 * 24 * 60
-    """Most empty minutes emitted at once after a jump of the clock; older ones are
-    skipped with a warning."""
+    """Maximum number of minutes emitted at once after a jump of the clock.
+
+    Older empty minutes are skipped with a warning."""
 
     def __post_init__(self) -> None:
         for name in ("close_grace_seconds", "max_frame_gap_seconds"):
@@ -105,7 +108,10 @@ class MinuteBucket:
     """Out crossings, summed over all lines of the camera."""
     checkouts: int
     zones: tuple[ZoneBucket, ...]
+    """Zones seen in the minute's frames or events, empty for a minute without
+    video and data."""
     lines: tuple[LineBucket, ...]
+    """Every line of the ROI when the minute had frames, with zero counts too."""
 
     @property
     def start_seconds(self) -> int:
@@ -180,9 +186,10 @@ class MinuteAggregator:
 
     ``add`` and ``tick`` return the buckets that closed, oldest first, each minute
     exactly once. Frames and events that arrive after their minute was emitted
-    count in the oldest minute still open, so no count is lost. Use one clock for
-    frames and ticks: for a file source that is video time, so do not tick it
-    with the wall clock, and call ``flush`` at the end of the stream.
+    count in the oldest minute still open, so no count is lost. Frames and ticks
+    must use one clock. For a file source that clock is video time, so do not tick
+    it with the wall clock, and call ``flush`` at the end of the stream. Not
+    thread-safe.
     """
 
     def __init__(

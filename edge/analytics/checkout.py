@@ -17,12 +17,12 @@ class _Interaction:
 class CheckoutPair:
     """Counts checkouts at one till.
 
-    An interaction starts when the customer zone and the staff zone both hold at
+    An interaction starts when the customer zone and the staff zone both contain at
     least one person. It survives gaps of up to ``grace_seconds`` without them
     together, so a one-frame detection dropout does not split it. It counts one
-    checkout once it has lasted ``dwell_seconds``, and the failsafe ends it once it
-    has lasted longer than ``failsafe_seconds``; if both zones are still occupied
-    a new interaction starts at that moment.
+    checkout once it has lasted ``dwell_seconds``. The failsafe ends it once it has
+    lasted longer than ``failsafe_seconds``, and if both zones are still occupied a
+    new interaction starts at that moment.
 
     NOTE: interactions follow zone occupancy, not track ids, so customers served
     back to back without a gap longer than the grace count as one checkout per

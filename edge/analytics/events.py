@@ -1,4 +1,4 @@
-"""What ``CameraAnalytics`` reports for each frame, tick or state change."""
+"""Results that ``CameraAnalytics`` reports for each frame, tick or state change."""
 
 from __future__ import annotations
 
@@ -16,10 +16,10 @@ class Direction(enum.StrEnum):
 
 
 class UpdateKind(enum.StrEnum):
-    """Why an ``AnalyticsUpdate`` was produced."""
+    """Cause of an ``AnalyticsUpdate``."""
 
     FRAME = "frame"
-    """A processed frame; ``sample`` holds its gauges."""
+    """A processed frame, with its gauges in ``sample``."""
     TICK = "tick"
     """Time passed without a frame, or the ROI changed."""
     OFFLINE = "offline"

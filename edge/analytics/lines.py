@@ -9,7 +9,10 @@ flips, a crossing is counted only if the track's path since its last position on
 the old side crossed the segment a-b, so a path around either end of the segment
 counts nothing. A track jittering on the line or flickering to the other side for a
 frame or two therefore never counts, and a long stride between two frames counts
-once.
+once. A new track's first position outside the band sets its side without a count.
+
+NOTE: a track lost before the new side is confirmed counts nothing, so a line
+drawn where people leave the image within a few frames after crossing undercounts.
 """
 
 from __future__ import annotations

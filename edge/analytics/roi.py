@@ -32,7 +32,7 @@ MIN_LINE_LENGTH_PIXELS = 1.0
 
 
 class ZoneKind(enum.StrEnum):
-    """What a zone is for."""
+    """Purpose of a zone."""
 
     QUEUE = "queue"
     CHECKOUT_CUSTOMER = "checkout_customer"
@@ -385,7 +385,7 @@ def _staff_zone_of(zone: Zone, staff_ids: list[str], field_name: str) -> str | N
             f"there are {len(staff_ids)} checkout_staff zones: "
             f"{', '.join(staff_ids)}",
         )
-    # With no staff zone at all nobody is ever served here and no checkout counts.
+    # Without any staff zone no customer is ever served here and no checkout counts.
     return staff_ids[0] if staff_ids else None
 
 

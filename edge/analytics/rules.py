@@ -1,14 +1,14 @@
 """Alert rules evaluated on the edge: long queue, over capacity, camera offline.
 
 Each rule watches conditions, keyed by (rule, camera, zone). A condition starts at
-the first frame where it holds and ends once it has not held for
+the first frame where it is true. It ends once it has been false for longer than
 ``condition_clear_seconds``, so a short dip (a missed detection, one frame below
 the threshold) does not restart it. A condition raises at most one alert, once it
-has held long enough and no alert of the same key was raised within
-``alert_cooldown_seconds``; while the cooldown lasts, the alert waits until the
-cooldown ends if the condition still holds then. The alert id is derived from the
-camera, the rule, the zone and the start of the condition, so a replay of the same
-frames yields the same ids.
+has lasted long enough and no alert of the same key was raised within
+``alert_cooldown_seconds``. An alert held back by the cooldown is raised when the
+cooldown ends, if the condition is still true then. The alert id is derived from
+the camera, the rule, the zone and the start of the condition, so a replay of the
+same frames yields the same ids.
 
 - Long queue: per queue zone, the zone's queue length (people waiting, those
   being served excluded) is at least ``long_queue_length`` for

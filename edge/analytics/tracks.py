@@ -50,6 +50,6 @@ class TrackedPerson:
 
     @property
     def position(self) -> Point:
-        """The bottom centre of the box: where the person stands."""
+        """The bottom centre of the box, taken as the person's place on the floor."""
         x1, _, x2, y2 = self.box
         return ((x1 + x2) / 2.0, y2)

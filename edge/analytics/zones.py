@@ -38,8 +38,8 @@ class ZoneTracker:
     ) -> tuple[list[int], list[Dwell]]:
         """Record one frame; return the ids inside the zone and the stays that ended.
 
-        ``positions`` holds the tracks seen in this frame. Tracks not in it keep
-        their stay open until ``finalize``.
+        ``positions`` contains the tracks seen in this frame. Tracks missing from it
+        keep their stay open until ``finalize``.
         """
         inside = [tid for tid, point in positions.items() if self.shape.contains(point)]
         for track_id in inside:

@@ -26,7 +26,7 @@ Point = tuple[float, float]
 
 
 def person(track_id: int, x: float, y: float, confidence: float = 0.9) -> TrackedPerson:
-    """Return a 20x60 px person whose bottom centre stands at (x, y)."""
+    """Return a 20x60 px person whose bottom centre is at (x, y)."""
     return TrackedPerson(track_id, (x - 10.0, y - 60.0, x + 10.0, y), confidence)
 
 

@@ -121,7 +121,7 @@ def test_cooldown_delays_alert_of_new_condition():
 
     harness.frames(0, 70, people_in_queue(5))  # alert at 60
     harness.frames(70, 30, people_in_queue(0))  # condition ends
-    harness.frames(100, 400, people_in_queue(5))  # holds from 100 on
+    harness.frames(100, 400, people_in_queue(5))  # long again from 100 s on
 
     first, second = harness.alerts
     assert first.time == T0 + 60

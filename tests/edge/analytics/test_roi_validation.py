@@ -5,6 +5,7 @@ import math
 import re
 
 import pytest
+import yaml
 from analytics_builders import square
 
 from edge.analytics import (
@@ -457,3 +458,44 @@ def test_thresholds_defaults_and_values():
     assert parsed.long_queue_length == 4
     assert parsed.long_queue_minutes == 2.0
     assert parsed.camera_offline_seconds == RuleThresholds().camera_offline_seconds
+
+
+ROI_YAML = """
+frame_width: 768
+frame_height: 576
+zones:
+  - id: queue
+    kind: queue
+    polygon: [[40, 300], [300, 300], [300, 560], [40, 560]]
+  - id: shop
+    name: Shop floor
+    kind: area
+    polygon: [[0, 0], [768, 0], [768, 576], [0, 576]]
+    capacity: 25
+lines:
+  - id: door
+    a: [100, 250]
+    b: [700, 250]
+    in_side: left
+parameters:
+  min_dwell_seconds: 3
+"""
+
+
+def test_roi_from_yaml_text():
+    parsed = parse_roi(yaml.safe_load(ROI_YAML))
+
+    assert parsed.frame_size == (768, 576)
+    assert parsed.zone("shop").name == "Shop floor"
+    assert parsed.lines[0].in_side is LineSide.LEFT
+    assert parsed.parameters.min_dwell_seconds == 3.0
+
+
+def test_yaml_typo_names_key_path():
+    broken = yaml.safe_load(ROI_YAML.replace("in_side: left", "in_sde: left"))
+
+    with pytest.raises(RoiError) as raised:
+        parse_roi(broken, path="cameras[1].roi")
+
+    assert raised.value.field == "cameras[1].roi.lines[0].in_sde"
+    assert "unknown key 'in_sde'" in str(raised.value)
