@@ -21,6 +21,7 @@ import structlog
 from dalevision.edge.v1 import edge_pb2
 
 from edge.analytics import RoiError
+from edge.backoff import BackoffSettings
 from edge.config import (
     AgentConfig,
     overlay_cloud_config,
@@ -68,7 +69,12 @@ class Agent:
             config.exit_when_done if exit_when_done is None else exit_when_done
         )
         self._stream_settings = stream_settings or StreamSettings(
-            target=config.cloud.address, agent_id=config.agent_id
+            target=config.cloud.address,
+            agent_id=config.agent_id,
+            backoff=BackoffSettings(
+                initial_seconds=config.cloud.reconnect_initial_seconds,
+                max_seconds=config.cloud.reconnect_max_seconds,
+            ),
         )
         self._log = log.bind(agent_id=config.agent_id)
         self._stop_requested = asyncio.Event()

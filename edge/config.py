@@ -56,9 +56,9 @@ __all__ = [
     "parse_config",
 ]
 
-# The cloud stores camera and agent ids in 64-character columns, and receipt ids join
-# them with "/".
-ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,63}")
+# The cloud accepts agent and camera ids of this form: 64-character columns, and no
+# "/" because receipt ids join the ids with it.
+ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 # Folder exports Ultralytics loads by name; it picks the backend from the suffix.
 MODEL_DIRECTORY_SUFFIXES = (
     "_openvino_model",
@@ -89,6 +89,9 @@ class CloudSettings:
     # host:port of the cloud's gRPC endpoint.
     address: str
     token: str = field(repr=False)
+    # Delays between reconnect attempts to the cloud (exponential, full jitter).
+    reconnect_initial_seconds: float = 1.0
+    reconnect_max_seconds: float = 60.0
 
 
 @dataclass(frozen=True)
@@ -229,7 +232,9 @@ def parse_config(
     log_level = root.string("log_level", "info").lower()
     if log_level not in ("debug", "info", "warning", "error"):
         raise ConfigError(
-            "log_level", log_level, "expected one of debug, info, warning, error"
+            "log_level",
+            log_level,
+            f"invalid level {log_level!r}: use debug, info, warning or error",
         )
     return AgentConfig(
         agent_id=agent_id,
@@ -258,8 +263,8 @@ def _identifier(reader: MappingReader, key: str) -> str:
         raise ConfigError(
             reader.key_path(key),
             value,
-            f"invalid id {describe(value)}: use 1 to 64 letters, digits, '.', '_', "
-            "':' or '-', starting with a letter or digit",
+            f"invalid id {describe(value)}: use 1 to 64 letters, digits, '.', '_' "
+            "or '-', starting with a letter or digit",
         )
     return value
 
@@ -267,7 +272,16 @@ def _identifier(reader: MappingReader, key: str) -> str:
 def _cloud(
     reader: MappingReader, base_dir: Path, environ: dict[str, str]
 ) -> CloudSettings:
-    reader.reject_unknown_keys({"address", "token", "token_file", "token_env"})
+    reader.reject_unknown_keys(
+        {
+            "address",
+            "token",
+            "token_file",
+            "token_env",
+            "reconnect_initial_seconds",
+            "reconnect_max_seconds",
+        }
+    )
     address = reader.string("address")
     host, separator, port = address.rpartition(":")
     if not separator or not host or not port.isdigit() or not 0 < int(port) < 65536:
@@ -276,7 +290,22 @@ def _cloud(
             address,
             f"invalid address {address!r}: use host:port, e.g. 127.0.0.1:50051",
         )
-    return CloudSettings(address=address, token=_token(reader, base_dir, environ))
+    initial = reader.number(
+        "reconnect_initial_seconds", 1.0, minimum=0, maximum=600, exclusive_minimum=True
+    )
+    maximum = reader.number("reconnect_max_seconds", max(60.0, initial), maximum=3600)
+    if maximum < initial:
+        raise ConfigError(
+            reader.key_path("reconnect_max_seconds"),
+            maximum,
+            f"must be >= reconnect_initial_seconds ({initial:g}), got {maximum:g}",
+        )
+    return CloudSettings(
+        address=address,
+        token=_token(reader, base_dir, environ),
+        reconnect_initial_seconds=initial,
+        reconnect_max_seconds=maximum,
+    )
 
 
 def _token(reader: MappingReader, base_dir: Path, environ: dict[str, str]) -> str:
@@ -504,7 +533,9 @@ def _live_settings(reader: MappingReader, max_fps: float | None) -> LiveSourceSe
     transport = reader.string("rtsp_transport", defaults.rtsp_transport).lower()
     if transport not in ("tcp", "udp"):
         raise ConfigError(
-            reader.key_path("rtsp_transport"), transport, "expected tcp or udp"
+            reader.key_path("rtsp_transport"),
+            transport,
+            f"invalid transport {transport!r}: use tcp or udp",
         )
     initial = reader.number(
         "reconnect_initial_seconds", defaults.reconnect_initial_seconds, minimum=0.1
