@@ -233,7 +233,9 @@ def config_from_proto(message: config_pb2.AgentConfig) -> AnalyticsConfig:
     for index, camera in enumerate(message.cameras):
         path = f"cameras[{index}]"
         if not camera.camera_id:
-            raise RoiError(f"{path}.camera_id", "", "missing camera id")
+            raise RoiError(
+                f"{path}.camera_id", "", "missing camera id: set the camera's id"
+            )
         if camera.camera_id in rois:
             raise RoiError(
                 f"{path}.camera_id",

@@ -108,8 +108,7 @@ class MinuteBucket:
     """Out crossings, summed over all lines of the camera."""
     checkouts: int
     zones: tuple[ZoneBucket, ...]
-    """Zones seen in the minute's frames or events, empty for a minute without
-    video and data."""
+    """Zones seen in the minute's frames or events; empty when it had neither."""
     lines: tuple[LineBucket, ...]
     """Every line of the ROI when the minute had frames, with zero counts too."""
 
@@ -203,8 +202,8 @@ class MinuteAggregator:
         self.settings = settings or AggregatorSettings()
         self._config_version = config_version
         self._open: dict[int, _MinuteSum] = {}
+        # Start of the oldest minute not emitted yet; None before the first input.
         self._next_start: int | None = None
-        """Start of the oldest minute not emitted yet."""
         self._last_frame: float | None = None
         self._log = logger.bind(camera_id=camera_id)
         self._late_updates = 0

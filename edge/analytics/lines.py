@@ -70,8 +70,8 @@ class LineCounter:
             state.run_count = 0
             return None
         if state.confirmed_side == 0 or side == state.confirmed_side:
-            # First side of a track that appeared on the line, or back home:
-            # anything crossed since the last confirmed position is undone.
+            # The first side of a track that appeared in the band, or a return to
+            # the confirmed side: a crossing since then no longer counts.
             state.confirmed_side = side
             state.crossed = False
             state.run_count = 0

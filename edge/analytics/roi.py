@@ -126,7 +126,7 @@ def _require_polygon(value: Any) -> tuple[Point, ...]:
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class Zone:
-    """A polygon on the camera image and what it is used for."""
+    """A polygon on the camera image, with its kind and optional capacity."""
 
     id: str
     kind: ZoneKind
@@ -319,7 +319,7 @@ class CameraRoi:
         """Return the ROI with every point scaled from ``frame_size`` to a new size."""
         if self.frame_size is None:
             raise RoiError(
-                "frame_size", None, "unknown frame size; an ROI needs one to scale"
+                "frame_size", None, "frame size unknown: set it before scaling the ROI"
             )
         new_width, new_height = _require_frame_size((width, height))
         sx = new_width / self.frame_size[0]

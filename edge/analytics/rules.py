@@ -58,7 +58,7 @@ class RuleSettings:
     """Timing settings of ``EdgeRules`` that the pushed thresholds do not carry."""
 
     condition_clear_seconds: float = 10.0
-    """A condition ends once it has not held for this long."""
+    """Time a condition must be false before it ends."""
     over_capacity_min_seconds: float = 5.0
     """Time a zone must stay over capacity before the alert."""
 

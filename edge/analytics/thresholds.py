@@ -26,7 +26,7 @@ THRESHOLD_KEYS = (
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class RuleThresholds:
-    """When the edge rules raise alerts; validated when built."""
+    """Thresholds of the edge alert rules, validated when built."""
 
     long_queue_length: int = 5
     """A queue zone holding at least this many waiting people is long ..."""
