@@ -282,7 +282,7 @@ class _Stream:
         result = validate_request(request, await self._context_for(request))
         if isinstance(result, RecordProblem):
             self._slots.release()
-            self._reject(result)
+            self._reject(result, request)
             return
         try:
             future = self._app.batcher.submit(result)
@@ -347,7 +347,7 @@ class _Stream:
             return
         problem = future.result()
         if problem is not None:
-            self._reject(problem)
+            self._reject(problem, request)
             return
         self._session.ack(record.receipt_id)
         self.acked += 1
@@ -358,11 +358,15 @@ class _Stream:
                     hook(self._session, request.hello),
                 )
 
-    def _reject(self, problem: RecordProblem) -> None:
+    def _reject(
+        self, problem: RecordProblem, request: edge_pb2.ConnectRequest
+    ) -> None:
         self.rejected += 1
+        camera_ids = sorted(referenced_camera_ids(request))
         self._log.warning(
             "record_rejected",
             receipt_id=problem.receipt_id,
+            camera_id=",".join(camera_ids) or None,
             code=problem.code.name,
             field=problem.field,
             value=problem.value,

@@ -169,6 +169,7 @@ class IngestBatcher:
         while True:
             attempt += 1
             started = time.perf_counter()
+            log.debug("batch_write_started", records=len(records), attempt=attempt)
             try:
                 result = await loop.run_in_executor(
                     self._executor, self._writer.write, records

@@ -243,6 +243,14 @@ class IngestWriter:
                 if last_seen_at is not None and heartbeat.sent_time <= last_seen_at:
                     continue
                 if report.status != status:
+                    log.info(
+                        "camera_status_changed",
+                        agent_id=heartbeat.agent_id,
+                        camera_id=report.camera_id,
+                        old_status=status,
+                        status=report.status,
+                        error=report.last_error,
+                    )
                     health_rows.append(
                         {
                             "camera_id": report.camera_id,
