@@ -248,6 +248,10 @@ class ConfigVersion(Base):
     config: Mapped[bytes] = mapped_column(LargeBinary)
     created_by: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(default=utc_now)
+    # What made the version, e.g. "camera_roi cam-1", and how many camera ROIs the
+    # config holds; None for rows made before migration 0003.
+    change: Mapped[str | None] = mapped_column(String(200))
+    camera_count: Mapped[int | None] = mapped_column(Integer)
 
 
 class CameraSnapshot(Base):

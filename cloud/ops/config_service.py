@@ -23,8 +23,8 @@ from cloud.db.base import utc_now
 from cloud.errors import InvalidValueError
 from cloud.ops.auth import Authenticator, Caller, Role
 from cloud.ops.convert import set_time
-from cloud.ops.database import Database
 from cloud.ops.page_tokens import decode_page_token, encode_page_token
+from cloud.ops.registry import get_ops_runtime
 from cloud.ops.rpc import operator_rpc
 from cloud.ops.validation import validate_id, validate_optional_id, validate_page_size
 
@@ -288,7 +288,7 @@ def _snapshot(view: SnapshotView) -> config_pb2.Snapshot:
 def register_config_service(server: grpc.aio.Server, app: CloudApp) -> list[str]:
     """Install config push on ``app`` and add ConfigService; returns its name."""
     push = install_config_push(app)
-    auth = Authenticator(Database(app.engine))
+    auth = get_ops_runtime(app).auth
     servicer = ConfigServiceServicer(push, auth, app.settings.ingest.max_snapshot_bytes)
     config_pb2_grpc.add_ConfigServiceServicer_to_server(servicer, server)
     return [SERVICE_NAME]
