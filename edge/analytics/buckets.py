@@ -207,6 +207,8 @@ class MinuteAggregator:
         self._last_frame: float | None = None
         self._log = logger.bind(camera_id=camera_id)
         self._late_updates = 0
+        # Zone ids in ROI order, from the latest frame; buckets list zones so.
+        self._zone_order: dict[str, int] = {}
 
     @property
     def next_minute_start(self) -> int | None:
@@ -274,6 +276,7 @@ class MinuteAggregator:
         entry.people.add(sample.people)
         if sample.queue_length is not None:
             entry.queue_length.add(sample.queue_length)
+        self._zone_order = {zone.zone_id: i for i, zone in enumerate(sample.zones)}
         for zone in sample.zones:
             zone_sum = entry.zone(zone.zone_id, zone.kind)
             zone_sum.occupancy.add(zone.occupancy)
@@ -345,6 +348,15 @@ class MinuteAggregator:
         self._next_start = last + BUCKET_SECONDS
         return buckets
 
+    def _in_roi_order(self, zones: dict[str, _ZoneSum]) -> list[tuple[str, _ZoneSum]]:
+        # Zones no longer in the ROI keep their place after the current ones.
+        last = len(self._zone_order)
+        ranked = enumerate(zones.items())
+        ordered = sorted(
+            ranked, key=lambda item: (self._zone_order.get(item[1][0], last), item[0])
+        )
+        return [pair for _, pair in ordered]
+
     def _bucket(self, start: int, entry: _MinuteSum) -> MinuteBucket:
         has_video = entry.frames > 0
         zones = tuple(
@@ -358,7 +370,7 @@ class MinuteAggregator:
                 dwell_seconds_sum=round(zone.dwell_sum, 6),
                 dwell_seconds_max=round(zone.dwell_max, 6),
             )
-            for zone_id, zone in entry.zones.items()
+            for zone_id, zone in self._in_roi_order(entry.zones)
         )
         lines = tuple(
             LineBucket(line_id=line_id, in_count=counts[0], out_count=counts[1])

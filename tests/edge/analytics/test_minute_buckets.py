@@ -363,13 +363,14 @@ def test_update_roi_mid_stream():
 
     (bucket,) = aggregator.flush()
     assert bucket.config_version == 2
-    assert [z.zone_id for z in bucket.zones] == ["queue", "shelf", "exit"]
-    shelf = bucket.zones[1]
+    # The removed zone comes after the zones of the current ROI.
+    assert [z.zone_id for z in bucket.zones] == ["queue", "exit", "shelf"]
+    shelf = bucket.zones[2]
     # The removed zone's stay ended at the update and still counts.
     assert shelf.dwell_count == 1
     assert shelf.dwell_seconds_sum == pytest.approx(4.9)
     assert shelf.occupancy.max == 1.0
-    exit_zone = bucket.zones[2]
+    exit_zone = bucket.zones[1]
     assert exit_zone.kind is ZoneKind.ENTRANCE
     assert bucket.frames == 70
     assert bucket.entries == 1
@@ -383,3 +384,20 @@ def test_bucket_carries_version_of_latest_update():
     buckets = feed(analytics, aggregator, [(T0 + 65, [])]) + aggregator.flush()
 
     assert [b.config_version for b in buckets] == [9, 9]
+
+
+def test_zones_listed_in_roi_order():
+    shelf_first = (SHELF, QUEUE)
+    analytics, aggregator = pipeline(zones=shelf_first)
+    # The dwell in the queue ends by a tick before the minute's first frame.
+    feed(
+        analytics,
+        aggregator,
+        [(T0 + 50 + i / 10, [person(1, 50, 50)]) for i in range(30)],
+    )
+    aggregator.add(analytics.tick(T0 + 61))
+
+    (bucket,) = feed(analytics, aggregator, [(T0 + 62, [])])[1:] + aggregator.flush()
+
+    assert [z.zone_id for z in bucket.zones] == ["shelf", "queue"]
+    assert bucket.zones[1].dwell_count == 1
