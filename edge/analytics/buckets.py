@@ -207,7 +207,8 @@ class MinuteAggregator:
         self._last_frame: float | None = None
         self._log = logger.bind(camera_id=camera_id)
         self._late_updates = 0
-        # Zone ids in ROI order, from the latest frame; buckets list zones so.
+        # Position of each zone in the ROI of the latest frame. Buckets list their
+        # zones in this order.
         self._zone_order: dict[str, int] = {}
 
     @property
