@@ -101,7 +101,7 @@ export function renderChart(data: ChartData): SVGSVGElement {
     class: "chart",
     viewBox: `0 0 ${WIDTH} ${HEIGHT}`,
     role: "img",
-    "aria-label": `${data.title}: ${count} periods, ${gapCount} without video`,
+    "aria-label": `${data.title} in ${data.unit}: ${count} periods, ${gapCount} without video`,
     "data-testid": data.testId,
     "data-points": count,
     "data-gaps": gapCount,
@@ -208,11 +208,6 @@ export function renderChart(data: ChartData): SVGSVGElement {
       y1: y(0),
       y2: y(0),
     }),
-    svg(
-      "text",
-      { class: "chart-axis", x: 4, y: MARGIN.top + 2, "dominant-baseline": "hanging" },
-      data.unit,
-    ),
   );
   return root;
 }

@@ -20,8 +20,10 @@ import { Notice } from "../notice";
 import { hasRole } from "../session";
 import type { AppContext, View } from "./view";
 
-// Rows highlighted as new stay so for this long.
+// Rows highlighted as new stay so for this long (the CSS animation's length).
 const NEW_HIGHLIGHT_MS = 10_000;
+// The "raised ... ago" texts are redrawn this often.
+const AGE_REFRESH_MS = 10_000;
 
 const FILTERS: ReadonlyArray<readonly [string, string]> = [
   ["open", "Open"],
@@ -97,7 +99,8 @@ export function alertsView(context: AppContext): View {
   const row = (alert: Alert, now: number): HTMLElement => {
     const status = enumLabel(AlertStatus, alert.status);
     const severity = enumLabel(AlertSeverity, alert.severity);
-    const isNew = now - (arrivedAt.get(alert.alertId) ?? 0) < NEW_HIGHLIGHT_MS;
+    const age = now - (arrivedAt.get(alert.alertId) ?? 0);
+    const isNew = age < NEW_HIGHLIGHT_MS;
     const actions = el("td", { class: "actions" });
     if (alert.status === AlertStatus.OPEN && canChange) {
       const resolve = el(
@@ -118,6 +121,8 @@ export function alertsView(context: AppContext): View {
       "tr",
       {
         class: isNew ? "alert-new" : "",
+        // A redrawn row continues its highlight where the previous one was.
+        style: isNew ? `animation-delay: -${age}ms` : null,
         "data-testid": `alert-row-${alert.alertId}`,
         "data-alert-id": alert.alertId.toString(),
         "data-status": status,
@@ -163,6 +168,7 @@ export function alertsView(context: AppContext): View {
   filter.addEventListener("change", render);
   render();
   showState();
+  const ageTimer = window.setInterval(render, AGE_REFRESH_MS);
 
   const element = el(
     "section",
@@ -198,6 +204,7 @@ export function alertsView(context: AppContext): View {
     dispose: () => {
       unsubscribe();
       window.clearTimeout(stateTimer);
+      window.clearInterval(ageTimer);
     },
   };
 }
