@@ -10,11 +10,15 @@ from web_bridge.catalog import StreamingKind, methods_of_file
 
 log = structlog.get_logger(__name__)
 
-# v1 and v1alpha use the same messages; Python servers serve only v1alpha
-# (grpcio-reflection 1.85), others may serve only v1.
+# v1 and v1alpha use the same messages. grpcio-reflection 1.85 serves only
+# v1alpha, and newer servers may serve only v1, so v1alpha goes first.
 REFLECTION_PATHS = (
-    "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo",
     "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo",
+    "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo",
+)
+# Codes after which another reflection version cannot do better.
+_UPSTREAM_UNREACHABLE = frozenset(
+    {grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED}
 )
 _NOT_FOUND = grpc.StatusCode.NOT_FOUND.value[0]
 
@@ -25,7 +29,6 @@ class ReflectionResolver:
     def __init__(self, channel: grpc.aio.Channel, timeout_seconds: float) -> None:
         self._channel = channel
         self._timeout_seconds = timeout_seconds
-        self._paths = list(REFLECTION_PATHS)
 
     async def resolve(self, service: str) -> dict[str, StreamingKind] | None:
         """Return the service's methods, or None when reflection cannot tell.
@@ -34,33 +37,36 @@ class ReflectionResolver:
         know, and a failed reflection request; each is logged.
         """
         request = reflection_pb2.ServerReflectionRequest(file_containing_symbol=service)
-        for path in list(self._paths):
-            call = self._channel.stream_stream(
-                path,
-                request_serializer=reflection_pb2.ServerReflectionRequest.SerializeToString,
-                response_deserializer=reflection_pb2.ServerReflectionResponse.FromString,
-            )(iter([request]), timeout=self._timeout_seconds)
+        failure: grpc.aio.AioRpcError | None = None
+        for path in REFLECTION_PATHS:
             try:
-                responses = [response async for response in call]
+                responses = await self._query(path, request)
             except grpc.aio.AioRpcError as error:
-                if (
-                    error.code() == grpc.StatusCode.UNIMPLEMENTED
-                    and len(self._paths) > 1
-                ):
-                    # Skip this version from now on.
-                    self._paths.remove(path)
-                    continue
-                log.warning(
-                    "reflection_failed",
-                    service=service,
-                    path=path,
-                    code=error.code().name,
-                    details=error.details(),
-                )
-                return None
+                failure = error
+                if error.code() in _UPSTREAM_UNREACHABLE:
+                    break
+                # UNIMPLEMENTED means this version is missing. grpcio 1.85 also
+                # reports INTERNAL now and then for a missing bidi method.
+                continue
             return _methods_from_responses(service, responses)
-        log.warning("reflection_unavailable", service=service)
+
+        log.warning(
+            "reflection_failed",
+            service=service,
+            code=failure.code().name if failure else None,
+            details=failure.details() if failure else None,
+        )
         return None
+
+    async def _query(
+        self, path: str, request: reflection_pb2.ServerReflectionRequest
+    ) -> list[reflection_pb2.ServerReflectionResponse]:
+        call = self._channel.stream_stream(
+            path,
+            request_serializer=reflection_pb2.ServerReflectionRequest.SerializeToString,
+            response_deserializer=reflection_pb2.ServerReflectionResponse.FromString,
+        )(iter([request]), timeout=self._timeout_seconds)
+        return [response async for response in call]
 
 
 def _methods_from_responses(

@@ -1,8 +1,9 @@
 """Forwarding of one grpc-web call to the upstream as a generic gRPC call.
 
-Every method goes through ``channel.stream_stream`` with identity serializers, so
-message bytes pass through untouched and one code path serves unary and
-server-streaming methods alike.
+Every call goes through a streaming-response multicallable with identity
+serializers, so message bytes pass through untouched and one code path serves
+unary and server-streaming methods alike: on the wire, a unary response is a
+stream of one message.
 """
 
 import asyncio
@@ -41,10 +42,13 @@ class EndReason(enum.Enum):
     SHUTDOWN = "bridge shutting down"
 
 
+UpstreamCall = grpc.aio.UnaryStreamCall | grpc.aio.StreamStreamCall
+
+
 class ActiveCall:
     """An upstream call in flight, which the bridge may end early."""
 
-    def __init__(self, call: grpc.aio.StreamStreamCall, path: str) -> None:
+    def __init__(self, call: UpstreamCall, path: str) -> None:
         self.call = call
         self.path = path
         self.end_reason: EndReason | None = None
@@ -157,13 +161,7 @@ class GrpcWebProxy:
         timeout = None
         if request.deadline is not None:
             timeout = max(request.deadline - time.monotonic(), 0.0)
-        call = self._channel.stream_stream(
-            request.path, request_serializer=None, response_deserializer=None
-        )(
-            iter(request.messages),
-            timeout=timeout,
-            metadata=grpc.aio.Metadata(*request.metadata),
-        )
+        call = self._start_call(request, timeout)
         active = ActiveCall(call, request.path)
         self._track(active)
         watcher = asyncio.create_task(_end_on_disconnect(receive, active))
@@ -180,6 +178,24 @@ class GrpcWebProxy:
             if not call.done():
                 call.cancel()
             self._untrack(active)
+
+    def _start_call(
+        self, request: UpstreamRequest, timeout: float | None
+    ) -> UpstreamCall:
+        metadata = grpc.aio.Metadata(*request.metadata)
+        if len(request.messages) == 1:
+            # One message goes out with the half-close in a single batch. With
+            # stream_stream, grpcio 1.85 sometimes reports INTERNAL instead of
+            # UNIMPLEMENTED for a method the upstream lacks (seen in about 2% of
+            # first calls on a new channel), because its separate write races the
+            # server's status.
+            return self._channel.unary_stream(
+                request.path, request_serializer=None, response_deserializer=None
+            )(request.messages[0], timeout=timeout, metadata=metadata)
+        # Zero or several messages: forward them all and let the upstream judge.
+        return self._channel.stream_stream(
+            request.path, request_serializer=None, response_deserializer=None
+        )(iter(request.messages), timeout=timeout, metadata=metadata)
 
     def _schedule_max_duration(self, active: ActiveCall) -> asyncio.TimerHandle | None:
         seconds = self._settings.max_call_seconds

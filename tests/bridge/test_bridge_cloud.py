@@ -84,5 +84,5 @@ def test_cloud_health_through_bridge(cloud_server, start_bridge, health_schema):
 def test_cloud_bidi_rejected(cloud_server, start_bridge, http, path):
     bridge = start_bridge(cloud_server)
     response = grpc_web_post(http, bridge.url(path), [b""])
-    assert response.grpc_status == grpc.StatusCode.UNIMPLEMENTED.value[0]
+    assert response.grpc_status == grpc.StatusCode.UNIMPLEMENTED.value[0], bridge.log()
     assert "bidirectional-streaming" in response.grpc_message

@@ -4,10 +4,7 @@ export type Child = Node | string | number | null | undefined | false;
 
 // Attribute values: strings and numbers are set, true sets an empty attribute,
 // false, null and undefined leave it out. Keys starting with "on" take listeners.
-export type Props = Record<
-  string,
-  string | number | boolean | null | undefined | EventListener
->;
+export type Props = Record<string, string | number | boolean | null | undefined | EventListener>;
 
 const SVG_NAMESPACE = "http://www.w3.org/2000/svg";
 

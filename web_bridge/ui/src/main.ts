@@ -87,7 +87,11 @@ function signOut(message: string | null, callLogout: boolean): void {
 }
 
 function header(active: AlertFeed, current: Session): HTMLElement {
-  const badge = el("span", { class: "badge count", "data-testid": "nav-open-alerts", hidden: true });
+  const badge = el("span", {
+    class: "badge count",
+    "data-testid": "nav-open-alerts",
+    hidden: true,
+  });
   const updateBadge = () => {
     const count = active.openCount();
     badge.textContent = String(count);

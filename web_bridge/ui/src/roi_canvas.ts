@@ -396,7 +396,9 @@ export class RoiCanvas {
     const radius = this.handleRadius();
     const children: SVGElement[] = [];
     for (const shape of this.draft.shapes) {
-      children.push(shape.type === "zone" ? this.renderZone(shape, radius) : this.renderLine(shape, radius));
+      children.push(
+        shape.type === "zone" ? this.renderZone(shape, radius) : this.renderLine(shape, radius),
+      );
     }
     if (this.drawing.length > 0) {
       children.push(this.renderDrawing(radius));
@@ -432,7 +434,11 @@ export class RoiCanvas {
     if (zone.polygon.length > 0) {
       const center = centroid(zone.polygon);
       group.append(
-        svg("text", { class: "shape-label", x: center.x, y: center.y, "font-size": radius * 3 }, zone.id),
+        svg(
+          "text",
+          { class: "shape-label", x: center.x, y: center.y, "font-size": radius * 3 },
+          zone.id,
+        ),
       );
     }
     if (!selected) {
@@ -494,10 +500,22 @@ export class RoiCanvas {
         "data-key": line.key,
       }),
       svg("line", { class: "line-stroke", x1: line.a.x, y1: line.a.y, x2: line.b.x, y2: line.b.y }),
-      svg("line", { class: "in-arrow", x1: middle.x, y1: middle.y, x2: tip.x, y2: tip.y, "marker-end": "url(#roi-arrow)" }),
+      svg("line", {
+        class: "in-arrow",
+        x1: middle.x,
+        y1: middle.y,
+        x2: tip.x,
+        y2: tip.y,
+        "marker-end": "url(#roi-arrow)",
+      }),
       svg(
         "text",
-        { class: "shape-label", x: tip.x + normal.x * radius * 2, y: tip.y + normal.y * radius * 2, "font-size": radius * 2.6 },
+        {
+          class: "shape-label",
+          x: tip.x + normal.x * radius * 2,
+          y: tip.y + normal.y * radius * 2,
+          "font-size": radius * 2.6,
+        },
         `in (${line.id})`,
       ),
     );
@@ -506,12 +524,24 @@ export class RoiCanvas {
       group.append(
         svg(
           "circle",
-          { class: "handle", cx: point.x, cy: point.y, r: radius, "data-handle": end, "data-key": line.key },
+          {
+            class: "handle",
+            cx: point.x,
+            cy: point.y,
+            r: radius,
+            "data-handle": end,
+            "data-key": line.key,
+          },
           svg("title", {}, `Point ${end.toUpperCase()}: drag to move`),
         ),
         svg(
           "text",
-          { class: "end-label", x: point.x + radius * 1.4, y: point.y - radius * 1.4, "font-size": radius * 2.6 },
+          {
+            class: "end-label",
+            x: point.x + radius * 1.4,
+            y: point.y - radius * 1.4,
+            "font-size": radius * 2.6,
+          },
           end.toUpperCase(),
         ),
       );
@@ -521,12 +551,19 @@ export class RoiCanvas {
 
   private renderDrawing(radius: number): SVGGElement {
     const points = this.cursor === null ? this.drawing : [...this.drawing, this.cursor];
-    const group = svg("g", { class: "drawing", "data-testid": "roi-drawing", "data-points": this.drawing.length });
+    const group = svg("g", {
+      class: "drawing",
+      "data-testid": "roi-drawing",
+      "data-points": this.drawing.length,
+    });
     group.append(svg("polyline", { points: pointsAttribute(points) }));
     this.drawing.forEach((point, index) => {
       group.append(
         svg("circle", {
-          class: index === 0 && this.mode === "zone" && this.drawing.length >= 3 ? "handle closing" : "handle",
+          class:
+            index === 0 && this.mode === "zone" && this.drawing.length >= 3
+              ? "handle closing"
+              : "handle",
           cx: point.x,
           cy: point.y,
           r: radius,

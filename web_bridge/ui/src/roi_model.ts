@@ -243,7 +243,8 @@ export function findSelfCrossing(polygon: ReadonlyArray<Point>): [number, number
       const freeB = shared === b1 ? b2 : b1;
       const folds =
         cross(shared, freeA, freeB) === 0 &&
-        (freeA.x - shared.x) * (freeB.x - shared.x) + (freeA.y - shared.y) * (freeB.y - shared.y) > 0;
+        (freeA.x - shared.x) * (freeB.x - shared.x) + (freeA.y - shared.y) * (freeB.y - shared.y) >
+          0;
       if (folds) {
         return [i, j];
       }
@@ -262,7 +263,9 @@ function polygonArea(polygon: ReadonlyArray<Point>): number {
 }
 
 function outside(point: Point, width: number, height: number): boolean {
-  return point.x < 0 || point.y < 0 || (width > 0 && point.x > width) || (height > 0 && point.y > height);
+  return (
+    point.x < 0 || point.y < 0 || (width > 0 && point.x > width) || (height > 0 && point.y > height)
+  );
 }
 
 function checkCommon(shape: Shape, label: string, problems: Problem[]): void {
@@ -275,19 +278,34 @@ function checkCommon(shape: Shape, label: string, problems: Problem[]): void {
     });
   }
   if (shape.name.length > MAX_NAME_LENGTH) {
-    problems.push({ key: shape.key, message: `${label}: name is longer than ${MAX_NAME_LENGTH} characters` });
+    problems.push({
+      key: shape.key,
+      message: `${label}: name is longer than ${MAX_NAME_LENGTH} characters`,
+    });
   }
 }
 
-function checkZone(zone: ZoneShape, draft: RoiDraft, width: number, height: number, problems: Problem[]): void {
+function checkZone(
+  zone: ZoneShape,
+  draft: RoiDraft,
+  width: number,
+  height: number,
+  problems: Problem[],
+): void {
   const label = `zone ${zone.id}`;
   checkCommon(zone, label, problems);
   if (zone.polygon.length < 3) {
-    problems.push({ key: zone.key, message: `${label}: a polygon needs at least 3 points, it has ${zone.polygon.length}` });
+    problems.push({
+      key: zone.key,
+      message: `${label}: a polygon needs at least 3 points, it has ${zone.polygon.length}`,
+    });
     return;
   }
   if (zone.polygon.length > MAX_POLYGON_VERTICES) {
-    problems.push({ key: zone.key, message: `${label}: use at most ${MAX_POLYGON_VERTICES} points` });
+    problems.push({
+      key: zone.key,
+      message: `${label}: use at most ${MAX_POLYGON_VERTICES} points`,
+    });
   }
   const crossing = findSelfCrossing(zone.polygon);
   if (crossing !== null) {
@@ -299,15 +317,26 @@ function checkZone(zone: ZoneShape, draft: RoiDraft, width: number, height: numb
     problems.push({ key: zone.key, message: `${label}: the polygon has zero area` });
   }
   if (zone.polygon.some((point) => outside(point, width, height))) {
-    problems.push({ key: zone.key, message: `${label}: a point lies outside the ${width}×${height} frame` });
+    problems.push({
+      key: zone.key,
+      message: `${label}: a point lies outside the ${width}×${height} frame`,
+    });
   }
   if (!Number.isInteger(zone.capacity) || zone.capacity < 0) {
-    problems.push({ key: zone.key, message: `${label}: capacity must be a whole number ≥ 0 (0 for none)` });
+    problems.push({
+      key: zone.key,
+      message: `${label}: capacity must be a whole number ≥ 0 (0 for none)`,
+    });
   }
   if (zone.kind === ZoneKind.CHECKOUT_CUSTOMER && zone.staffZoneId !== "") {
-    const staff = draft.shapes.find((shape) => shape.type === "zone" && shape.id === zone.staffZoneId);
+    const staff = draft.shapes.find(
+      (shape) => shape.type === "zone" && shape.id === zone.staffZoneId,
+    );
     if (staff === undefined || (staff as ZoneShape).kind !== ZoneKind.CHECKOUT_STAFF) {
-      problems.push({ key: zone.key, message: `${label}: staff zone "${zone.staffZoneId}" is not a checkout staff zone of this camera` });
+      problems.push({
+        key: zone.key,
+        message: `${label}: staff zone "${zone.staffZoneId}" is not a checkout staff zone of this camera`,
+      });
     }
   }
 }
@@ -316,10 +345,16 @@ function checkLine(line: LineShape, width: number, height: number, problems: Pro
   const label = `line ${line.id}`;
   checkCommon(line, label, problems);
   if (Math.hypot(line.b.x - line.a.x, line.b.y - line.a.y) < MIN_LINE_LENGTH_PIXELS) {
-    problems.push({ key: line.key, message: `${label}: the two points must be at least ${MIN_LINE_LENGTH_PIXELS} px apart` });
+    problems.push({
+      key: line.key,
+      message: `${label}: the two points must be at least ${MIN_LINE_LENGTH_PIXELS} px apart`,
+    });
   }
   if (outside(line.a, width, height) || outside(line.b, width, height)) {
-    problems.push({ key: line.key, message: `${label}: a point lies outside the ${width}×${height} frame` });
+    problems.push({
+      key: line.key,
+      message: `${label}: a point lies outside the ${width}×${height} frame`,
+    });
   }
   if (!(line.cooldownSeconds >= 0)) {
     problems.push({ key: line.key, message: `${label}: cooldown must be a number ≥ 0 seconds` });
@@ -329,7 +364,10 @@ function checkLine(line: LineShape, width: number, height: number, problems: Pro
 function checkParameters(parameters: RoiParameters, problems: Problem[]): void {
   const { checkoutDwellSeconds, checkoutFailsafeSeconds, minDwellSeconds } = parameters;
   if (!(checkoutDwellSeconds >= 0) || !(minDwellSeconds >= 0)) {
-    problems.push({ key: null, message: "checkout dwell and minimum dwell must be numbers ≥ 0 seconds" });
+    problems.push({
+      key: null,
+      message: "checkout dwell and minimum dwell must be numbers ≥ 0 seconds",
+    });
   }
   if (!(checkoutFailsafeSeconds > 0) || checkoutFailsafeSeconds < checkoutDwellSeconds) {
     problems.push({
@@ -346,7 +384,10 @@ export function validateDraft(draft: RoiDraft, frameWidth: number, frameHeight: 
   for (const shape of draft.shapes) {
     const kindKey = `${shape.type}:${shape.id}`;
     if (seen.has(kindKey)) {
-      problems.push({ key: shape.key, message: `${shape.type} id "${shape.id}" is used twice; ids must be unique` });
+      problems.push({
+        key: shape.key,
+        message: `${shape.type} id "${shape.id}" is used twice; ids must be unique`,
+      });
     }
     seen.set(kindKey, shape.key);
     if (shape.type === "zone") {

@@ -75,7 +75,11 @@ export function alertsView(context: AppContext): View {
   const arrivedAt = new Map<bigint, number>();
   let stateTimer: number | undefined;
 
-  const changeStatus = async (alert: Alert, action: "resolve" | "ignore", button: HTMLButtonElement) => {
+  const changeStatus = async (
+    alert: Alert,
+    action: "resolve" | "ignore",
+    button: HTMLButtonElement,
+  ) => {
     button.disabled = true;
     try {
       const response =
@@ -89,7 +93,10 @@ export function alertsView(context: AppContext): View {
       if (response.alert !== undefined) {
         context.feed.put(response.alert);
       }
-      notice.show("success", `Alert ${alert.alertId} ${action === "resolve" ? "resolved" : "ignored"}.`);
+      notice.show(
+        "success",
+        `Alert ${alert.alertId} ${action === "resolve" ? "resolved" : "ignored"}.`,
+      );
     } catch (error) {
       notice.show("error", `Could not ${action} alert ${alert.alertId}. ${describeError(error)}`);
       button.disabled = false;
@@ -129,11 +136,32 @@ export function alertsView(context: AppContext): View {
         "data-type": enumLabel(AlertType, alert.type),
       },
       el("td", {}, el("span", { class: `badge severity-${severity}` }, severity)),
-      el("td", {}, el("strong", {}, enumLabel(AlertType, alert.type)), el("div", { class: "muted" }, `#${alert.alertId} · ${enumLabel(AlertSource, alert.source)}`)),
+      el(
+        "td",
+        {},
+        el("strong", {}, enumLabel(AlertType, alert.type)),
+        el(
+          "div",
+          { class: "muted" },
+          `#${alert.alertId} · ${enumLabel(AlertSource, alert.source)}`,
+        ),
+      ),
       el("td", {}, alertPlace(alert)),
       el("td", {}, alert.message, el("div", { class: "muted" }, alertValue(alert))),
-      el("td", {}, el("time", { title: formatDateTime(raised), datetime: raised?.toISOString() }, formatAge(raised, now))),
-      el("td", { "data-testid": "alert-status" }, el("span", { class: `badge status-${status}` }, status)),
+      el(
+        "td",
+        {},
+        el(
+          "time",
+          { title: formatDateTime(raised), datetime: raised?.toISOString() },
+          formatAge(raised, now),
+        ),
+      ),
+      el(
+        "td",
+        { "data-testid": "alert-status" },
+        el("span", { class: `badge status-${status}` }, status),
+      ),
       actions,
     );
   };
@@ -178,7 +206,13 @@ export function alertsView(context: AppContext): View {
       "div",
       { class: "toolbar" },
       labelled("Show", filter),
-      canChange ? null : el("span", { class: "muted" }, "Your role can read alerts but not resolve or ignore them."),
+      canChange
+        ? null
+        : el(
+            "span",
+            { class: "muted" },
+            "Your role can read alerts but not resolve or ignore them.",
+          ),
     ),
     notice.element,
     el(

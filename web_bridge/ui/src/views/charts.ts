@@ -143,7 +143,11 @@ export function chartsView(context: AppContext): View {
   const notice = new Notice("charts-error");
   const storeSelect = select({ "data-testid": "charts-store" }, [], "");
   const cameraSelect = select({ "data-testid": "charts-camera" }, [["", "All cameras"]], "");
-  const rangeSelect = select({ "data-testid": "charts-range" }, RANGES, context.params.get("range") ?? "1h");
+  const rangeSelect = select(
+    { "data-testid": "charts-range" },
+    RANGES,
+    context.params.get("range") ?? "1h",
+  );
   const granularitySelect = select(
     { "data-testid": "charts-granularity" },
     GRANULARITIES,
@@ -216,7 +220,9 @@ export function chartsView(context: AppContext): View {
       notice.show("error", "The end of the range must be after its start.");
       return;
     }
-    const points = Math.ceil((range.end.getTime() - range.start.getTime()) / PERIOD_MS[granularity]);
+    const points = Math.ceil(
+      (range.end.getTime() - range.start.getTime()) / PERIOD_MS[granularity],
+    );
     if (points > MAX_POINTS[granularity]) {
       notice.show(
         "error",
@@ -265,21 +271,39 @@ export function chartsView(context: AppContext): View {
         { class: "card" },
         el("figcaption", {}, "People in view"),
         legend(data.people, "people"),
-        renderChart({ ...common, title: "People in view", testId: "chart-people", series: data.people, unit: "people" }),
+        renderChart({
+          ...common,
+          title: "People in view",
+          testId: "chart-people",
+          series: data.people,
+          unit: "people",
+        }),
       ),
       el(
         "figure",
         { class: "card" },
         el("figcaption", {}, "Queue length"),
         legend(data.queue, "people waiting"),
-        renderChart({ ...common, title: "Queue length", testId: "chart-queue", series: data.queue, unit: "people" }),
+        renderChart({
+          ...common,
+          title: "Queue length",
+          testId: "chart-queue",
+          series: data.queue,
+          unit: "people",
+        }),
       ),
       el(
         "figure",
         { class: "card" },
         el("figcaption", {}, "Entries and exits"),
         legend(data.flow, "people per period"),
-        renderChart({ ...common, title: "Entries and exits", testId: "chart-flow", series: data.flow, unit: "people" }),
+        renderChart({
+          ...common,
+          title: "Entries and exits",
+          testId: "chart-flow",
+          series: data.flow,
+          unit: "people",
+        }),
       ),
     );
   };

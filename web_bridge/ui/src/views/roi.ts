@@ -86,11 +86,31 @@ export function roiView(context: AppContext): View {
     { type: "button", "data-testid": "roi-snapshot-request", disabled: !canWrite },
     "Take new snapshot",
   );
-  const addZoneButton = el("button", { type: "button", "data-testid": "roi-add-zone", "aria-pressed": "false" }, "Draw zone");
-  const addLineButton = el("button", { type: "button", "data-testid": "roi-add-line", "aria-pressed": "false" }, "Draw line");
-  const finishButton = el("button", { type: "button", "data-testid": "roi-finish-zone", hidden: true }, "Finish zone");
-  const cancelButton = el("button", { type: "button", "data-testid": "roi-cancel-drawing", hidden: true }, "Cancel");
-  const modeHint = el("p", { class: "muted hint", "data-testid": "roi-mode-hint" }, MODE_HINTS.select);
+  const addZoneButton = el(
+    "button",
+    { type: "button", "data-testid": "roi-add-zone", "aria-pressed": "false" },
+    "Draw zone",
+  );
+  const addLineButton = el(
+    "button",
+    { type: "button", "data-testid": "roi-add-line", "aria-pressed": "false" },
+    "Draw line",
+  );
+  const finishButton = el(
+    "button",
+    { type: "button", "data-testid": "roi-finish-zone", hidden: true },
+    "Finish zone",
+  );
+  const cancelButton = el(
+    "button",
+    { type: "button", "data-testid": "roi-cancel-drawing", hidden: true },
+    "Cancel",
+  );
+  const modeHint = el(
+    "p",
+    { class: "muted hint", "data-testid": "roi-mode-hint" },
+    MODE_HINTS.select,
+  );
   const frameNote = el("p", { class: "muted", "data-testid": "roi-frame" });
   const problemsList = el("ul", { class: "problems", "data-testid": "roi-problems" });
   const dirtyState = el("span", { class: "muted", "data-testid": "roi-dirty" }, "");
@@ -99,9 +119,17 @@ export function roiView(context: AppContext): View {
     { type: "button", class: "primary", "data-testid": "roi-push", disabled: true },
     "Push to agents",
   );
-  const discardButton = el("button", { type: "button", "data-testid": "roi-discard" }, "Discard changes");
+  const discardButton = el(
+    "button",
+    { type: "button", "data-testid": "roi-discard" },
+    "Discard changes",
+  );
   const rolloutBody = el("tbody", { "data-testid": "roi-rollout-rows" });
-  const rolloutEmpty = el("p", { class: "muted", hidden: true }, "No agent serves this camera's store yet.");
+  const rolloutEmpty = el(
+    "p",
+    { class: "muted", hidden: true },
+    "No agent serves this camera's store yet.",
+  );
   const rolloutNotice = new Notice("roi-rollout-error");
 
   const showSnapshotState = (state: string, text: string) => {
@@ -123,13 +151,16 @@ export function roiView(context: AppContext): View {
   const refreshState = () => {
     const { width, height } = frameSize();
     const problems = validateDraft(draft, width, height);
-    canvas.setInvalid(new Set(problems.flatMap((problem) => (problem.key === null ? [] : [problem.key]))));
+    canvas.setInvalid(
+      new Set(problems.flatMap((problem) => (problem.key === null ? [] : [problem.key]))),
+    );
     replaceChildren(problemsList, ...problems.map((problem) => el("li", {}, problem.message)));
     problemsList.hidden = problems.length === 0;
     const dirty = draftText(draft) !== savedText;
     dirtyState.textContent = dirty ? "Unsaved changes" : "No unsaved changes";
     dirtyState.dataset.dirty = String(dirty);
-    pushButton.disabled = !canWrite || camera === null || width === 0 || problems.length > 0 || !dirty;
+    pushButton.disabled =
+      !canWrite || camera === null || width === 0 || problems.length > 0 || !dirty;
     discardButton.disabled = !dirty;
   };
 
@@ -327,7 +358,9 @@ export function roiView(context: AppContext): View {
       renderRollout();
       waiting = rollout.some((status) => {
         const pushed = pushedVersions.get(status.agentId);
-        return pushed !== undefined && status.appliedVersion < pushed && status.rejectedVersion < pushed;
+        return (
+          pushed !== undefined && status.appliedVersion < pushed && status.rejectedVersion < pushed
+        );
       });
     } catch (error) {
       if (disposed.signal.aborted) {
@@ -335,7 +368,10 @@ export function roiView(context: AppContext): View {
       }
       rolloutNotice.show("error", `Could not read the rollout status. ${describeError(error)}`);
     }
-    rolloutTimer = window.setTimeout(pollRollout, waiting ? ROLLOUT_FAST_POLL_MS : ROLLOUT_SLOW_POLL_MS);
+    rolloutTimer = window.setTimeout(
+      pollRollout,
+      waiting ? ROLLOUT_FAST_POLL_MS : ROLLOUT_SLOW_POLL_MS,
+    );
   };
 
   const loadCamera = async (cameraId: string) => {
@@ -352,9 +388,12 @@ export function roiView(context: AppContext): View {
     }
     showSnapshotState("none", "");
     try {
-      const response = await api.config.getCameraRoi(create(GetCameraRoiRequestSchema, { cameraId }), {
-        signal: disposed.signal,
-      });
+      const response = await api.config.getCameraRoi(
+        create(GetCameraRoiRequestSchema, { cameraId }),
+        {
+          signal: disposed.signal,
+        },
+      );
       draft = draftFromProto(response.roi);
       roiFrame = { width: response.roi?.frameWidth ?? 0, height: response.roi?.frameHeight ?? 0 };
     } catch (error) {
@@ -402,7 +441,9 @@ export function roiView(context: AppContext): View {
       forms.renderList(null);
       forms.renderShape(null);
       forms.renderParameters();
-      const versions = response.configVersions.map((ref) => `${ref.agentId} version ${ref.version}`).join(", ");
+      const versions = response.configVersions
+        .map((ref) => `${ref.agentId} version ${ref.version}`)
+        .join(", ");
       notice.show(
         "success",
         versions === ""
@@ -417,8 +458,12 @@ export function roiView(context: AppContext): View {
     }
   };
 
-  addZoneButton.addEventListener("click", () => canvas.setMode(canvas.mode === "zone" ? "select" : "zone"));
-  addLineButton.addEventListener("click", () => canvas.setMode(canvas.mode === "line" ? "select" : "line"));
+  addZoneButton.addEventListener("click", () =>
+    canvas.setMode(canvas.mode === "zone" ? "select" : "zone"),
+  );
+  addLineButton.addEventListener("click", () =>
+    canvas.setMode(canvas.mode === "line" ? "select" : "line"),
+  );
   finishButton.addEventListener("click", () => {
     if (!canvas.finishZone()) {
       notice.show("error", "A zone needs at least 3 corners: click more points on the image.");
@@ -483,7 +528,11 @@ export function roiView(context: AppContext): View {
     replaceChildren(
       cameraSelect,
       ...cameras.map((item) => {
-        const option = el("option", { value: item.cameraId }, `${item.name || item.cameraId} (${item.storeId})`);
+        const option = el(
+          "option",
+          { value: item.cameraId },
+          `${item.name || item.cameraId} (${item.storeId})`,
+        );
         option.selected = item.cameraId === chosen;
         return option;
       }),
@@ -517,7 +566,9 @@ export function roiView(context: AppContext): View {
           addLineButton,
           finishButton,
           cancelButton,
-          canWrite ? null : el("span", { class: "muted" }, "Your role can view ROIs but not change them."),
+          canWrite
+            ? null
+            : el("span", { class: "muted" }, "Your role can view ROIs but not change them."),
         ),
         modeHint,
         el("div", { class: "roi-stage" }, canvas.element),
@@ -542,7 +593,13 @@ export function roiView(context: AppContext): View {
         el(
           "thead",
           {},
-          el("tr", {}, ...["Agent", "Desired version", "Applied version", "State", "Last seen"].map((h) => el("th", { scope: "col" }, h))),
+          el(
+            "tr",
+            {},
+            ...["Agent", "Desired version", "Applied version", "State", "Last seen"].map((h) =>
+              el("th", { scope: "col" }, h),
+            ),
+          ),
         ),
         rolloutBody,
       ),

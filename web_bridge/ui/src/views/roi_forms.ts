@@ -95,12 +95,21 @@ export class RoiForms {
       );
       return;
     }
-    const idInput = el("input", { type: "text", value: shape.id, "data-testid": "roi-shape-id", required: true });
+    const idInput = el("input", {
+      type: "text",
+      value: shape.id,
+      "data-testid": "roi-shape-id",
+      required: true,
+    });
     idInput.addEventListener("input", () => {
       shape.id = idInput.value.trim();
       this.callbacks.onChange(true);
     });
-    const nameInput = el("input", { type: "text", value: shape.name, "data-testid": "roi-shape-name" });
+    const nameInput = el("input", {
+      type: "text",
+      value: shape.name,
+      "data-testid": "roi-shape-name",
+    });
     nameInput.addEventListener("input", () => {
       shape.name = nameInput.value;
       this.callbacks.onChange(false);
@@ -108,7 +117,12 @@ export class RoiForms {
     const fields = shape.type === "zone" ? this.zoneFields(shape) : this.lineFields(shape);
     const deleteButton = el(
       "button",
-      { type: "button", class: "danger", "data-testid": "roi-delete-shape", onclick: () => this.callbacks.onDelete() },
+      {
+        type: "button",
+        class: "danger",
+        "data-testid": "roi-delete-shape",
+        onclick: () => this.callbacks.onDelete(),
+      },
       `Delete ${shape.type}`,
     );
     replaceChildren(
@@ -152,11 +166,15 @@ export class RoiForms {
       this.callbacks.onChange(false);
     });
     const staffZones = this.getDraft().shapes.filter(
-      (shape): shape is ZoneShape => shape.type === "zone" && shape.kind === ZoneKind.CHECKOUT_STAFF,
+      (shape): shape is ZoneShape =>
+        shape.type === "zone" && shape.kind === ZoneKind.CHECKOUT_STAFF,
     );
     const staffSelect = select(
       { "data-testid": "roi-zone-staff" },
-      [["", "The camera's only staff zone"], ...staffZones.map((staff) => [staff.id, staff.id] as const)],
+      [
+        ["", "The camera's only staff zone"],
+        ...staffZones.map((staff) => [staff.id, staff.id] as const),
+      ],
       zone.staffZoneId,
     );
     staffSelect.addEventListener("change", () => {
@@ -203,7 +221,13 @@ export class RoiForms {
   renderParameters(): void {
     const parameters = this.getDraft().parameters;
     const field = (label: string, key: keyof RoiParameters, testId: string) => {
-      const input = el("input", { type: "number", min: 0, step: 1, value: parameters[key], "data-testid": testId });
+      const input = el("input", {
+        type: "number",
+        min: 0,
+        step: 1,
+        value: parameters[key],
+        "data-testid": testId,
+      });
       input.addEventListener("input", () => {
         parameters[key] = numberOf(input, Number.NaN);
         this.callbacks.onChange(false);
@@ -214,7 +238,11 @@ export class RoiForms {
       this.parametersBox,
       el("legend", {}, "Analytics parameters"),
       field("Checkout dwell (seconds)", "checkoutDwellSeconds", "roi-param-checkout-dwell"),
-      field("Checkout failsafe (seconds)", "checkoutFailsafeSeconds", "roi-param-checkout-failsafe"),
+      field(
+        "Checkout failsafe (seconds)",
+        "checkoutFailsafeSeconds",
+        "roi-param-checkout-failsafe",
+      ),
       field("Minimum dwell (seconds)", "minDwellSeconds", "roi-param-min-dwell"),
     );
   }

@@ -35,16 +35,24 @@ function statusBadge(status: CameraStatus): HTMLElement {
 }
 
 function timeCell(date: Date | null, now: number): HTMLElement {
-  return el("time", { title: formatDateTime(date), datetime: date?.toISOString() }, formatAge(date, now));
+  return el(
+    "time",
+    { title: formatDateTime(date), datetime: date?.toISOString() },
+    formatAge(date, now),
+  );
 }
 
 function cameraRow(camera: Camera, context: AppContext, now: number): HTMLElement {
-  const size =
-    camera.frameWidth > 0 ? `${camera.frameWidth}×${camera.frameHeight}` : "–";
+  const size = camera.frameWidth > 0 ? `${camera.frameWidth}×${camera.frameHeight}` : "–";
   return el(
     "tr",
     { "data-testid": `camera-row-${camera.cameraId}`, "data-camera-id": camera.cameraId },
-    el("td", {}, el("strong", {}, camera.name || camera.cameraId), el("div", { class: "muted" }, camera.cameraId)),
+    el(
+      "td",
+      {},
+      el("strong", {}, camera.name || camera.cameraId),
+      el("div", { class: "muted" }, camera.cameraId),
+    ),
     el("td", { "data-testid": "camera-status" }, statusBadge(camera.status)),
     el("td", { "data-testid": "camera-last-seen" }, timeCell(dateOf(camera.lastSeenTime), now)),
     el("td", {}, formatNumber(camera.fps)),
@@ -57,7 +65,8 @@ function cameraRow(camera: Camera, context: AppContext, now: number): HTMLElemen
         "button",
         {
           type: "button",
-          onclick: () => context.navigate("charts", { store: camera.storeId, camera: camera.cameraId }),
+          onclick: () =>
+            context.navigate("charts", { store: camera.storeId, camera: camera.cameraId }),
         },
         "Charts",
       ),
@@ -90,7 +99,12 @@ function agentRow(agent: Agent, now: number): HTMLElement {
   return el(
     "tr",
     { "data-testid": `agent-row-${agent.agentId}` },
-    el("td", {}, el("strong", {}, agent.name || agent.agentId), el("div", { class: "muted" }, agent.agentId)),
+    el(
+      "td",
+      {},
+      el("strong", {}, agent.name || agent.agentId),
+      el("div", { class: "muted" }, agent.agentId),
+    ),
     el("td", {}, agent.softwareVersion || "–"),
     el("td", {}, timeCell(dateOf(agent.lastSeenTime), now)),
     el("td", {}, agent.outboxDepth.toString()),
@@ -117,12 +131,20 @@ function storeSection(store: Store, inventory: Inventory, context: AppContext): 
   const online = cameras.filter((camera) => camera.status === CameraStatus.ONLINE).length;
   return el(
     "section",
-    { class: "card", "data-testid": `store-${store.storeId}`, "aria-labelledby": `store-title-${store.storeId}` },
+    {
+      class: "card",
+      "data-testid": `store-${store.storeId}`,
+      "aria-labelledby": `store-title-${store.storeId}`,
+    },
     el(
       "header",
       { class: "card-header" },
       el("h2", { id: `store-title-${store.storeId}` }, store.name || store.storeId),
-      el("span", { class: "muted" }, `${store.storeId} · ${store.timeZone} · ${online}/${cameras.length} cameras online`),
+      el(
+        "span",
+        { class: "muted" },
+        `${store.storeId} · ${store.timeZone} · ${online}/${cameras.length} cameras online`,
+      ),
       el(
         "button",
         { type: "button", onclick: () => context.navigate("charts", { store: store.storeId }) },
@@ -164,9 +186,19 @@ export function storesView(context: AppContext): View {
       };
       notice.clear();
       if (inventory.stores.length === 0) {
-        replaceChildren(list, el("p", { class: "muted" }, "No stores yet. Create one with `dale-cloud admin create-store`."));
+        replaceChildren(
+          list,
+          el(
+            "p",
+            { class: "muted" },
+            "No stores yet. Create one with `dale-cloud admin create-store`.",
+          ),
+        );
       } else {
-        replaceChildren(list, ...inventory.stores.map((store) => storeSection(store, inventory, context)));
+        replaceChildren(
+          list,
+          ...inventory.stores.map((store) => storeSection(store, inventory, context)),
+        );
       }
       updated.textContent = `updated ${formatDateTime(new Date(inventory.loadedAt)).slice(11)}`;
     } catch (error) {
@@ -178,7 +210,12 @@ export function storesView(context: AppContext): View {
   const element = el(
     "section",
     { class: "view", "data-testid": "stores-view", "aria-labelledby": "stores-title" },
-    el("div", { class: "view-header" }, el("h1", { id: "stores-title" }, "Stores and cameras"), updated),
+    el(
+      "div",
+      { class: "view-header" },
+      el("h1", { id: "stores-title" }, "Stores and cameras"),
+      updated,
+    ),
     notice.element,
     list,
   );
