@@ -1,5 +1,8 @@
 """AlertService: list, read, resolve, ignore and watch alerts."""
 
+import asyncio
+from datetime import datetime
+
 import grpc
 import structlog
 from dalevision.ops.v1 import alert_pb2, alert_pb2_grpc
@@ -157,6 +160,7 @@ class AlertServicer(OpsServicer, alert_pb2_grpc.AlertServiceServicer):
                 scope.get_store, caller.organization_id, store_id, include_deleted=True
             )
         subscription = self.runtime.hub.subscribe(caller.organization_id)
+        watch_started = self.runtime.clock()
         log.info(
             "alert_watch_started",
             user_id=caller.user_id,
@@ -167,10 +171,14 @@ class AlertServicer(OpsServicer, alert_pb2_grpc.AlertServiceServicer):
         try:
             async for response in self._replay(request, caller, store_id, sent):
                 yield response
+            keepalive_seconds = self.runtime.settings.watch_keepalive_seconds
+            loop = asyncio.get_running_loop()
+            last_sent = loop.time()
             while True:
+                quiet_for = loop.time() - last_sent
                 try:
                     ids = await subscription.next_batch(
-                        self.runtime.settings.watch_keepalive_seconds
+                        max(keepalive_seconds - quiet_for, 0.0)
                     )
                 except SubscriberOverflowError:
                     await context.abort(
@@ -178,14 +186,17 @@ class AlertServicer(OpsServicer, alert_pb2_grpc.AlertServiceServicer):
                         "the watch fell too far behind: call WatchAlerts again with "
                         "after_alert_id set to the largest alert_id received",
                     )
-                if not ids:
-                    yield self._keepalive()
-                    continue
-                views = await self.db.run(alerts.alerts_by_ids, ids)
+                views = await self.db.run(alerts.alerts_by_ids, ids) if ids else []
                 for view in views:
-                    if self._should_send(view, caller, store_id, request, sent):
+                    if self._should_send(
+                        view, caller, store_id, request, sent, watch_started
+                    ):
                         sent.remember(view.event.id, view.event.updated_at)
+                        last_sent = loop.time()
                         yield alert_pb2.WatchAlertsResponse(alert=alert_message(view))
+                if loop.time() - last_sent >= keepalive_seconds:
+                    last_sent = loop.time()
+                    yield self._keepalive()
         finally:
             self.runtime.hub.unsubscribe(subscription)
             log.info(
@@ -214,21 +225,29 @@ class AlertServicer(OpsServicer, alert_pb2_grpc.AlertServiceServicer):
 
     @staticmethod
     def _should_send(
-        view: AlertView, caller: Caller, store_id, request, sent: SentVersions
+        view: AlertView,
+        caller: Caller,
+        store_id: str | None,
+        request,
+        sent: SentVersions,
+        watch_started: datetime,
     ) -> bool:
         event = view.event
         if event.organization_id != caller.organization_id:
             return False
         if store_id is not None and event.store_id != store_id:
             return False
-        # A suppressed alert is still sent to a watcher that already has it, so
-        # its copy does not stay unsuppressed.
-        if (
-            event.suppressed_by_rule_id is not None
-            and not request.include_suppressed
-            and not sent.was_sent(event.id)
-        ):
-            return False
+        if not sent.was_sent(event.id):
+            # The caller resumed after this id, so it has every version from
+            # before the watch started; the poller's look-back re-reads those.
+            if event.id <= request.after_alert_id and event.updated_at < watch_started:
+                return False
+            # A suppressed alert is still sent to a watcher that already has it,
+            # so its copy does not stay unsuppressed.
+            if event.suppressed_by_rule_id is not None and not (
+                request.include_suppressed
+            ):
+                return False
         return sent.is_new(event.id, event.updated_at)
 
     def _keepalive(self) -> alert_pb2.WatchAlertsResponse:

@@ -136,6 +136,7 @@ class AlertHub:
         """Publish alerts changed by any process, while anyone watches."""
         watermark = self._clock()
         truncated = False
+        seen: dict[int, datetime] = {}
         interval = self._settings.watch_poll_interval_seconds
         log.info("alert_poller_started", interval_seconds=interval)
         while True:
@@ -157,8 +158,17 @@ class AlertHub:
             except SQLAlchemyError as error:
                 log.error("alert_poll_failed", error=str(error))
                 continue
+            # Versions published by earlier polls inside the look-back are skipped.
+            seen = {
+                alert_id: updated_at
+                for alert_id, updated_at in seen.items()
+                if updated_at >= since
+            }
             by_org: dict[str, list[int]] = {}
-            for organization_id, alert_id, _updated_at in changed:
+            for organization_id, alert_id, updated_at in changed:
+                if seen.get(alert_id) == updated_at:
+                    continue
+                seen[alert_id] = updated_at
                 by_org.setdefault(organization_id, []).append(alert_id)
             for organization_id, alert_ids in by_org.items():
                 self.publish(organization_id, alert_ids)
