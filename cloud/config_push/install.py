@@ -1,6 +1,7 @@
 """``install_config_push``: wires config push into one cloud process."""
 
 import asyncio
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Concatenate, ParamSpec, Protocol, TypeVar
@@ -107,10 +108,21 @@ class ConfigPush:
         )
 
 
+_INSTALLED: "weakref.WeakKeyDictionary[CloudApp, ConfigPush]" = (
+    weakref.WeakKeyDictionary()
+)
+
+
 def install_config_push(
     app: CloudApp, settings: ConfigPushSettings | None = None
 ) -> ConfigPush:
-    """Create config push for ``app`` and register its hooks; call once per app."""
+    """Return the app's config push, creating it and its hooks on the first call.
+
+    ``settings`` applies only to that first call.
+    """
+    installed = _INSTALLED.get(app)
+    if installed is not None:
+        return installed
     settings = settings or ConfigPushSettings()
     database = Database(app.engine)
     bus = ConfigBus(app.engine, app.run_in_background)
@@ -136,4 +148,5 @@ def install_config_push(
     app.config_ack_hooks.append(push.config_acked)
     app.startup_hooks.append(push.start)
     app.shutdown_hooks.append(push.stop)
+    _INSTALLED[app] = push
     return push

@@ -101,16 +101,16 @@ def _frame_size(
         raise InvalidValueError(
             "roi.frame_width",
             f"{requested[0]}x{requested[1]}",
-            f"roi frame size {requested[0]}x{requested[1]} is invalid: give both "
-            "width and height in pixels, or leave both 0",
+            f"roi.frame_width and roi.frame_height give {requested[0]}x"
+            f"{requested[1]}, which is invalid: give both in pixels, or leave both 0",
         )
     if known_size is not None and requested != known_size:
         raise InvalidValueError(
             "roi.frame_width",
             f"{requested[0]}x{requested[1]}",
-            f"the ROI was drawn on a {requested[0]}x{requested[1]} image but camera "
-            f"{camera_id!r} delivers {known_size[0]}x{known_size[1]} frames: redraw "
-            "it on a new snapshot",
+            f"roi.frame_width and roi.frame_height: the ROI was drawn on a "
+            f"{requested[0]}x{requested[1]} image but camera {camera_id!r} delivers "
+            f"{known_size[0]}x{known_size[1]} frames; redraw it on a new snapshot",
         )
     return requested
 

@@ -8,7 +8,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import cv2
 import grpc
+import numpy as np
 from dalevision.edge.v1 import config_pb2 as edge_config_pb2
 from dalevision.edge.v1 import edge_pb2, edge_pb2_grpc
 from dalevision.ops.v1 import config_pb2, config_pb2_grpc
@@ -19,8 +21,8 @@ from cloud import agent_tokens, tenancy
 from cloud.db.engine import migrate
 from cloud.db.operator_models import Membership, User
 from cloud.ops.accounts import issue_session
-from cloud.ops.registry import register_ops_services
 from cloud.ops.config_service import register_config_service
+from cloud.ops.registry import register_ops_services
 from cloud.server import RunningServer, register_edge_gateway, start_server
 from cloud.settings import CloudSettings
 
@@ -98,7 +100,19 @@ def _operator(
     session.flush()
     session.add(Membership(user_id=user.id, organization_id=organization_id, role=role))
     session.flush()
-    return issue_session(session, user.id, organization_id, now, timedelta(hours=1)).token
+    ttl = timedelta(hours=1)
+    return issue_session(session, user.id, organization_id, now, ttl).token
+
+
+def add_agent(database_url: str, store_id: str, agent_id: str) -> str:
+    """Add an agent to a store and return its token."""
+    engine = create_engine(database_url)
+    with Session(engine) as session:
+        tenancy.create_agent(session, store_id, agent_id, agent_id)
+        token = agent_tokens.issue_agent_token(session, agent_id).token
+        session.commit()
+    engine.dispose()
+    return token
 
 
 def set_frame_size(database_url: str, camera_id: str, width: int, height: int) -> None:
@@ -179,9 +193,7 @@ class FakeAgent:
     async def connect(self) -> "FakeAgent":
         self._channel = grpc.aio.insecure_channel(self.address)
         stub = edge_pb2_grpc.EdgeGatewayStub(self._channel)
-        self._call = stub.Connect(
-            metadata=(("authorization", f"Bearer {self.token}"),)
-        )
+        self._call = stub.Connect(metadata=(("authorization", f"Bearer {self.token}"),))
         self._reader = asyncio.create_task(self._read())
         await self.send(
             edge_pb2.ConnectRequest(
@@ -298,6 +310,15 @@ def simple_roi(offset: float = 0.0) -> edge_config_pb2.CameraRoi:
             )
         ],
     )
+
+
+def jpeg_of(width: int, height: int) -> bytes:
+    """Return a real JPEG of the given size."""
+    image = np.zeros((height, width, 3), np.uint8)
+    cv2.rectangle(image, (1, 1), (width // 2, height // 2), (0, 200, 255), -1)
+    ok, buffer = cv2.imencode(".jpg", image)
+    assert ok, "OpenCV failed to encode a test JPEG"
+    return buffer.tobytes()
 
 
 def rollout(database_url: str, agent_id: str) -> tuple[int, int, int | None, str]:
