@@ -78,7 +78,7 @@ class BridgeProcess:
                 raise AssertionError(
                     f"bridge exited with {self.process.returncode}:\n{self.log()}"
                 )
-            if "bridge_started" in self.log():
+            if _accepts_connections(self.port):
                 return self
             time.sleep(0.05)
         self.stop()
@@ -217,9 +217,6 @@ def grpc_web_post(
     return result
 
 
-def wait_for_port(port: int, timeout: float = 10) -> None:
-    def accepting() -> bool:
-        with socket.socket() as sock:
-            return sock.connect_ex(("127.0.0.1", port)) == 0
-
-    assert_eventually(accepting, timeout, f"127.0.0.1:{port} accepts connections")
+def _accepts_connections(port: int) -> bool:
+    with socket.socket() as sock:
+        return sock.connect_ex(("127.0.0.1", port)) == 0
