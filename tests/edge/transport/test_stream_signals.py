@@ -1,61 +1,11 @@
 """Agent processes that stream the outbox: SIGTERM flushes, SIGKILL loses nothing."""
 
-import asyncio
-import os
 import signal
-import sys
-from pathlib import Path
 
+from agent_process import AgentProcess
 from transport_helpers import TOKEN, assert_eventually
 
 from edge.outbox import Outbox
-
-HERE = Path(__file__).resolve().parent
-REPOSITORY = HERE.parents[2]
-AGENT_SCRIPT = HERE / "stream_agent.py"
-
-
-class AgentProcess:
-    """``stream_agent.py`` as a subprocess with its stderr lines collected."""
-
-    def __init__(self, process: asyncio.subprocess.Process) -> None:
-        self.process = process
-        self.log_lines: list[str] = []
-        self._reader = asyncio.create_task(self._collect())
-
-    @classmethod
-    async def start(cls, outbox_path: Path, target: str, records: int):
-        env = {
-            **os.environ,
-            "DALE_TEST_TOKEN": TOKEN,
-            "PYTHONPATH": os.pathsep.join([str(REPOSITORY), str(HERE)]),
-        }
-        process = await asyncio.create_subprocess_exec(
-            sys.executable,
-            str(AGENT_SCRIPT),
-            str(outbox_path),
-            target,
-            str(records),
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-            env=env,
-        )
-        agent = cls(process)
-        ready = await asyncio.wait_for(process.stdout.readline(), 30.0)
-        assert ready == b"ready\n"
-        return agent
-
-    async def _collect(self) -> None:
-        async for line in self.process.stderr:
-            self.log_lines.append(line.decode())
-
-    def logged(self, event: str) -> bool:
-        return any(event in line for line in self.log_lines)
-
-    async def wait(self, timeout_seconds: float) -> int:
-        code = await asyncio.wait_for(self.process.wait(), timeout_seconds)
-        await self._reader
-        return code
 
 
 async def test_sigterm_flushes_in_flight_records(tmp_path, gateway):

@@ -8,6 +8,7 @@ config updates and commands.
 
 import asyncio
 import importlib.util
+import os
 from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -35,6 +36,21 @@ free_port = _load_root_conftest().free_port
 TOKEN = "agent-token-for-tests"
 AGENT_ID = "agent-1"
 FAST_BACKOFF = BackoffSettings(initial_seconds=0.05, max_seconds=0.3, multiplier=2.0)
+
+
+def _base_minute() -> datetime:
+    """Return the first bucket start, three days ago (the cloud rejects future ones).
+
+    Subprocesses get the parent's value through DALE_TEST_BASE_MINUTE, so a record
+    has the same receipt id in every process of a test run.
+    """
+    inherited = os.environ.get("DALE_TEST_BASE_MINUTE")
+    if inherited:
+        return datetime.fromisoformat(inherited)
+    return (datetime.now(UTC) - timedelta(days=3)).replace(second=0, microsecond=0)
+
+
+BASE_MINUTE = _base_minute()
 
 RecordErrorRule = Callable[[edge_pb2.ConnectRequest], edge_pb2.RecordError | None]
 
@@ -185,8 +201,8 @@ async def assert_eventually(
 
 
 def bucket_request(index: int, camera_id: str = "cam-1") -> edge_pb2.ConnectRequest:
-    """A metric bucket record for minute ``index`` after a fixed start."""
-    start = datetime(2026, 12, 4, 12, 0, tzinfo=UTC) + timedelta(minutes=index)
+    """A metric bucket record for minute ``index`` after ``BASE_MINUTE``."""
+    start = BASE_MINUTE + timedelta(minutes=index)
     request = edge_pb2.ConnectRequest(
         receipt_id=bucket_receipt_id(AGENT_ID, camera_id, start),
         metric_bucket=edge_pb2.MetricBucket(
