@@ -1,5 +1,6 @@
 """The bridge's ASGI application: routing, CORS checks, lifespan and draining."""
 
+from collections.abc import Iterable
 from typing import Any
 
 import grpc
@@ -20,6 +21,9 @@ from web_bridge.static import StaticFiles, send_plain
 log = structlog.get_logger(__name__)
 
 _ALLOW = b"GET, HEAD, POST, OPTIONS"
+_GRPC_WEB_CONTENT_TYPES = (
+    "application/grpc-web[+proto] or application/grpc-web-text[+proto]"
+)
 
 
 class BridgeApp:
@@ -117,10 +121,11 @@ class BridgeApp:
         headers = _header_map(scope["headers"])
         origin = headers.get("origin")
         own_origin = f"{scope.get('scheme', 'http')}://{headers.get('host', '')}"
-        cross_origin = self.cors.is_cross_origin(origin, own_origin)
+        # The Origin header of a cross-origin request, None for same-origin ones.
+        cross_origin = origin if self.cors.is_cross_origin(origin, own_origin) else None
 
         if method == "OPTIONS":
-            await self._preflight(send, origin if cross_origin else None, headers)
+            await self._preflight(send, cross_origin, headers)
             return
         if method in ("GET", "HEAD"):
             if self.static is None:
@@ -136,29 +141,37 @@ class BridgeApp:
             )
             return
 
-        if cross_origin and not self.cors.is_allowed(origin):
-            log.info("origin_rejected", origin=origin, path=scope["path"])
+        await self._grpc_web(scope, receive, send, headers, cross_origin)
+
+    async def _grpc_web(
+        self,
+        scope: dict[str, Any],
+        receive: Receive,
+        send: Send,
+        headers: dict[str, str],
+        cross_origin: str | None,
+    ) -> None:
+        if cross_origin is not None and not self.cors.is_allowed(cross_origin):
+            log.info("origin_rejected", origin=cross_origin, path=scope["path"])
             await send_plain(
-                send, 403, f"origin {origin} is not allowed to call this bridge"
+                send, 403, f"origin {cross_origin} is not allowed to call this bridge"
             )
             return
+
         content_type_header = headers.get("content-type", "")
         content_type = parse_content_type(content_type_header)
         if content_type is None:
-            expected = (
-                "application/grpc-web[+proto] or application/grpc-web-text[+proto]"
-            )
             if is_grpc_web_request(content_type_header):
                 reason = f"unsupported grpc-web content type {content_type_header!r}"
             else:
                 reason = f"unsupported content type {content_type_header!r}"
-            await send_plain(send, 415, f"{reason}: use {expected}")
+            await send_plain(send, 415, f"{reason}: use {_GRPC_WEB_CONTENT_TYPES}")
             return
 
-        def cors_headers(header_names) -> Headers:
-            if not cross_origin:
+        def cors_headers(header_names: Iterable[str]) -> Headers:
+            if cross_origin is None:
                 return []
-            return self.cors.response_headers(origin, header_names)
+            return self.cors.response_headers(cross_origin, header_names)
 
         if self._proxy is None:
             await self.startup()

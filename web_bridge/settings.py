@@ -79,6 +79,11 @@ class BridgeSettings:
                 f"upstream_ca_file={self.upstream_ca_file} is set but upstream_tls "
                 "is off: enable TLS or drop the CA file"
             )
+        if self.upstream_ca_file is not None and not self.upstream_ca_file.is_file():
+            raise ValueError(
+                f"upstream_ca_file={self.upstream_ca_file} does not exist or is not "
+                "a file: give a PEM file of CA certificates"
+            )
 
     def channel_options(self) -> list[tuple[str, int]]:
         """Options for the upstream ``grpc.aio`` channel."""

@@ -142,6 +142,8 @@ class ProbeServicer:
                 )
             elif request.send_headers_first:
                 await context.send_initial_metadata(())
+            if request.first_message_delay_ms:
+                await asyncio.sleep(request.first_message_delay_ms / 1000)
             for index in range(request.count):
                 if index and request.interval_ms:
                     await asyncio.sleep(request.interval_ms / 1000)

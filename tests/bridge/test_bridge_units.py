@@ -3,6 +3,7 @@
 import asyncio
 import base64
 import struct
+from pathlib import Path
 
 import pytest
 from google.protobuf import descriptor_pb2
@@ -383,6 +384,10 @@ def test_static_content_types(tmp_path, name, content_type):
         ({"allowed_origins": ("http://a.com/path",)}, "invalid allowed origin"),
         ({"allowed_origins": ("ftp://a.com",)}, "invalid allowed origin"),
         ({"upstream_ca_file": "ca.pem"}, "upstream_tls is off"),
+        (
+            {"upstream_tls": True, "upstream_ca_file": Path("/no/ca.pem")},
+            "does not exist",
+        ),
     ],
 )
 def test_settings_invalid(overrides, error_part):
