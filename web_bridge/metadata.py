@@ -5,7 +5,8 @@ import binascii
 import re
 from collections.abc import Iterable
 
-# Hop-by-hop headers (RFC 9110, section 7.6.1) describe one HTTP connection.
+# Hop-by-hop headers describe one HTTP connection (RFC 9110 section 7.6.1, plus
+# the list in RFC 2616 section 13.5.1 and the legacy proxy-connection).
 HOP_BY_HOP_HEADERS = frozenset(
     {
         "connection",
@@ -19,8 +20,9 @@ HOP_BY_HOP_HEADERS = frozenset(
         "upgrade",
     }
 )
-# Headers of the HTTP/1.1 request itself that the gRPC channel sets anew, plus
-# cookies, which belong to the browser's session with the bridge's host.
+# Request headers about the HTTP/1.1 exchange or the grpc-web transport, which the
+# gRPC channel replaces or does not need, plus cookies, which belong to the
+# browser's session with the bridge's host.
 REQUEST_HEADERS_NOT_FORWARDED = frozenset(
     {
         "host",
@@ -35,8 +37,8 @@ REQUEST_HEADERS_NOT_FORWARDED = frozenset(
         "x-grpc-web",
     }
 )
-# Metadata the HTTP layer of the response owns; gRPC never sends these as metadata
-# an application set, but a misbehaving upstream must not override them.
+# Headers the HTTP layer of the response sets. Upstream metadata with these keys
+# is dropped, so it cannot override them.
 RESPONSE_HEADERS_RESERVED = frozenset(
     {"content-type", "content-length", "date", "server", "vary"} | HOP_BY_HOP_HEADERS
 )

@@ -36,7 +36,7 @@ class BridgeSettings:
     #: Largest single message the upstream channel receives.
     max_receive_message_bytes: int = 16 * 1024 * 1024
     #: A call still running after this many seconds ends with UNAVAILABLE, which
-    #: clients treat as "reconnect". None lets calls run until the client's deadline.
+    #: tells clients to reconnect. None lets calls run until the client's deadline.
     max_call_seconds: float | None = None
     #: Deadline of one reflection request that finds a method's streaming kind.
     reflection_timeout_seconds: float = 5.0
