@@ -27,6 +27,7 @@ from edge.config import (
     overlay_cloud_config,
     store_cloud_config,
 )
+from edge.config_apply import wait_for_frame_sizes
 from edge.detector import PersonDetector
 from edge.outbox import Outbox, OutboxError
 from edge.pipeline import CameraHealth, CameraPipeline, LatestFrame
@@ -341,8 +342,23 @@ class Agent:
     async def _on_config_update(self, update: edge_pb2.ConfigUpdate) -> None:
         assert self._writer is not None
         self._log.info("config_update_received", config_version=update.version)
+        opening = await wait_for_frame_sizes(
+            update, self._pipelines.keys(), self._camera_opening
+        )
+        if opening:
+            self._log.warning(
+                "config_checked_without_frame_size",
+                config_version=update.version,
+                camera_ids=opening,
+            )
         ack = await asyncio.to_thread(self.apply_config_update, update)
         await asyncio.to_thread(self._writer.write_config_ack, ack)
+
+    def _camera_opening(self, camera_id: str) -> bool:
+        health = self._pipelines[camera_id].health()
+        has_size = health.frame_width > 0 and health.frame_height > 0
+        starting = health.state in (SourceState.CONNECTING, SourceState.ONLINE)
+        return starting and not has_size
 
     async def _on_command(self, command: edge_pb2.Command) -> None:
         assert self._writer is not None

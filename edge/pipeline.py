@@ -312,6 +312,8 @@ class CameraPipeline:
                 fitted, now, config_version=config_version
             )
             self._feed(update)
+        # Frames up to ``switch_time`` (video time for files) used the old ROI.
+        self._log.info("roi_switched", config_version=config_version, switch_time=now)
 
     def update_thresholds(self, thresholds: RuleThresholds) -> None:
         with self._lock:
