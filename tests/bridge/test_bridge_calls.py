@@ -328,6 +328,21 @@ def test_deadline_exceeded(bridge, probe_modules, http):
     assert elapsed < 4, f"the call took {elapsed:.1f} s, the deadline was 0.3 s"
 
 
+def test_buf_curl_deadline(bridge, probe_server, probe_modules):
+    # buf's --timeout sends grpc-timeout and also ends the call on its own side
+    # at the same moment, so the upstream sees a cancelled call either way.
+    marker = f"buf-deadline-{time.monotonic_ns()}"
+    result = buf_curl(
+        bridge.url(ECHO),
+        probe_modules.descriptor_set,
+        {"text": marker, "sleepMs": 10_000},
+        extra_args=("--timeout", "1s"),
+    )
+    cancelled = probe_server.events.wait_for(lambda e: marker in e.cancelled, 10)
+    assert buf_error(result)["code"] == "deadline_exceeded"
+    assert cancelled, "the upstream call outlived the deadline"
+
+
 def test_deadline_reaches_upstream(bridge, probe_modules, http):
     response = grpc_web_post(
         http,
