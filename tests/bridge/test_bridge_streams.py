@@ -170,6 +170,23 @@ def test_headers_follow_upstream(bridge, probe_modules, send_headers_first):
         assert content_type is None
 
 
+def test_deadline_after_messages(bridge, probe_server, probe_modules, http):
+    stream_id = f"deadline-{uuid.uuid4().hex[:8]}"
+    body = count_request(
+        probe_modules, count=1000, interval_ms=200, stream_id=stream_id
+    )
+    headers = dict(GRPC_WEB_HEADERS, **{"grpc-timeout": "900m"})
+    with http.stream("POST", bridge.url(COUNT), content=body, headers=headers) as r:
+        reader = FrameReader(r)
+        frames = [reader.next_frame()]
+        while frames[-1][0] != 0x80:
+            frames.append(reader.next_frame())
+    status = trailer_status(frames[-1][1])
+    assert len(frames) > 2
+    assert status["grpc-status"] == str(grpc.StatusCode.DEADLINE_EXCEEDED.value[0])
+    assert probe_server.events.wait_for(lambda e: stream_id in e.cancelled, 10)
+
+
 def test_health_watch_streams_changes(bridge, probe_server, http):
     request = health_pb2.HealthCheckRequest(service="bridge.watch.test")
     probe_server.set_health("bridge.watch.test", health_pb2.HealthCheckResponse.SERVING)
