@@ -29,6 +29,7 @@ from cloud.db.engine import (
 )
 from cloud.db.models import Agent, AgentToken, Camera, Organization, Store
 from cloud.errors import CloudError
+from cloud.ops.admin_commands import add_create_user_arguments, run_create_user
 
 Result = dict[str, Any] | list[dict[str, Any]]
 
@@ -234,6 +235,12 @@ ADMIN_COMMANDS: list[AdminCommand] = [
         _run_rotate_agent_token,
     ),
     AdminCommand("list", "list tenancy rows as a table or JSON", _add_list, _run_list),
+    AdminCommand(
+        "create-user",
+        "add an operator account with a role in an organization",
+        add_create_user_arguments,
+        run_create_user,
+    ),
 ]
 
 

@@ -197,8 +197,8 @@ def _check_point_count(granularity: str, start: datetime, end: datetime) -> None
         raise InvalidValueError(
             "end_time",
             end.isoformat(),
-            f"range {start.isoformat()} to {end.isoformat()} needs about "
-            f"{int(nominal)} {granularity} points, above the maximum of "
+            f"end_time {end.isoformat()} is about {int(nominal)} {granularity} "
+            f"points after start_time {start.isoformat()}, above the maximum of "
             f"{MAX_POINTS[granularity]} for {granularity} granularity: narrow the "
             "range or use a coarser granularity",
         )
@@ -240,9 +240,9 @@ def series_periods(
         raise InvalidValueError(
             "end_time",
             end.isoformat(),
-            f"range {start.isoformat()} to {end.isoformat()} has {len(periods)} "
-            f"{granularity} points, above the maximum of {MAX_POINTS[granularity]}: "
-            "narrow the range",
+            f"end_time {end.isoformat()} is {len(periods)} local {granularity}s "
+            f"after start_time {start.isoformat()}, above the maximum of "
+            f"{MAX_POINTS[granularity]}: narrow the range",
         )
     return periods
 

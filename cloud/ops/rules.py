@@ -156,7 +156,9 @@ def validate_rule(rule: RuleSpec) -> RuleSpec:
     """
     if rule.threshold is not None and not math.isfinite(rule.threshold):
         raise InvalidValueError(
-            "threshold", rule.threshold, "threshold must be a finite number"
+            "threshold",
+            rule.threshold,
+            f"threshold {rule.threshold} is not a finite number: give a number",
         )
     if rule.type in METRIC_RULE_TYPES:
         _validate_conversion_rule(rule)

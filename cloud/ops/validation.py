@@ -75,11 +75,16 @@ def validate_time_range(
             f"{start.isoformat()}: give a later {end_field}",
         )
     if max_span is not None and end - start > max_span:
+        limit = (
+            f"{max_span.days} days"
+            if max_span % timedelta(days=1) == timedelta(0)
+            else str(max_span)
+        )
         raise InvalidValueError(
             end_field,
             end.isoformat(),
-            f"range {start.isoformat()} to {end.isoformat()} lasts "
-            f"{end - start}, above the maximum of {max_span}: narrow the range",
+            f"{end_field} {end.isoformat()} is {end - start} after {start_field} "
+            f"{start.isoformat()}, above the maximum of {limit}: narrow the range",
         )
     return start, end
 
