@@ -24,6 +24,7 @@ from cloud.app import CloudApp
 from cloud.db.engine import display_url, make_engine, migrate
 from cloud.edge_gateway import SERVICE_NAME as EDGE_GATEWAY_SERVICE
 from cloud.edge_gateway import EdgeGatewayServicer
+from cloud.ops.config_service import register_config_service
 from cloud.ops.registry import register_ops_services
 from cloud.settings import CloudSettings
 
@@ -41,7 +42,11 @@ def register_edge_gateway(server: grpc.aio.Server, app: CloudApp) -> list[str]:
 
 
 # The one place where services are added to the server.
-REGISTRARS: list[Registrar] = [register_edge_gateway, register_ops_services]
+REGISTRARS: list[Registrar] = [
+    register_edge_gateway,
+    register_ops_services,
+    register_config_service,
+]
 
 
 def server_options(settings: CloudSettings) -> list[tuple[str, int]]:

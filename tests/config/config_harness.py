@@ -21,9 +21,7 @@ from cloud import agent_tokens, tenancy
 from cloud.db.engine import migrate
 from cloud.db.operator_models import Membership, User
 from cloud.ops.accounts import issue_session
-from cloud.ops.config_service import register_config_service
-from cloud.ops.registry import register_ops_services
-from cloud.server import RunningServer, register_edge_gateway, start_server
+from cloud.server import REGISTRARS, RunningServer, start_server
 from cloud.settings import CloudSettings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -41,7 +39,6 @@ _root = _load_root_conftest()
 free_port = _root.free_port
 missing = _root.missing
 
-REGISTRARS = [register_edge_gateway, register_ops_services, register_config_service]
 ROLES = ("owner", "admin", "manager", "viewer")
 
 
