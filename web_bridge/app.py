@@ -16,7 +16,7 @@ from web_bridge.grpcweb import Headers, Send, is_grpc_web_request, parse_content
 from web_bridge.reflection import ReflectionResolver
 from web_bridge.relay import GrpcWebProxy, Receive
 from web_bridge.settings import BridgeSettings
-from web_bridge.static import StaticFiles, send_plain
+from web_bridge.static_files import StaticFiles, send_plain
 
 log = structlog.get_logger(__name__)
 

@@ -30,7 +30,7 @@ from web_bridge.metadata import (
     request_metadata,
 )
 from web_bridge.settings import BridgeSettings
-from web_bridge.static import StaticFiles, content_type_of
+from web_bridge.static_files import StaticFiles, content_type_of
 
 
 def frame(flag: int, payload: bytes) -> bytes:
