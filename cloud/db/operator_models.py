@@ -1,7 +1,7 @@
 """Operator tables: accounts and roles, alert rules, notifications, webhooks.
 
 The core tables (organizations, stores, cameras, alert events, ...) live in
-``cloud.db.models``; migration 0002 creates these tables and the extra indexes on
+``cloud.db.models``. Migration 0002 creates these tables and the extra indexes on
 ``alert_events`` declared at the end of this module.
 """
 
@@ -142,8 +142,8 @@ class WebhookSetting(Base):
     )
     url: Mapped[str] = mapped_column(Text)
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
-    # HMAC signing key. It is kept in clear text because signing needs it; the API
-    # never returns it and the logs never contain it.
+    # HMAC signing key, kept in clear text because signing needs it. The API never
+    # returns it and no log line contains it.
     secret: Mapped[str | None] = mapped_column(Text)
     updated_by: Mapped[str] = mapped_column(String(64))
     updated_at: Mapped[datetime] = mapped_column(default=utc_now)

@@ -41,7 +41,8 @@ class Member:
 
 @dataclass(frozen=True)
 class LoginCandidate:
-    """What a login needs before the password check: the account and its orgs."""
+    """The account of an email and its organizations, read before the password
+    check."""
 
     user: User
     # Ids of live organizations the user belongs to, ordered.
@@ -157,7 +158,7 @@ def add_member(
     """Add an account to an organization, creating the account when it is new.
 
     Returns the member and whether the account was created. A new account needs
-    ``password_hash``; an existing one must come without it, because its owner's
+    ``password_hash``. An existing one must come without it, because its owner's
     password is not the inviter's to set.
     """
     get_organization(session, organization_id)

@@ -44,7 +44,7 @@ def create_rule(
     created_by: str,
     now: datetime,
 ) -> AlertRule:
-    """Store a new rule; ``spec.id`` is ignored."""
+    """Store a new rule from ``spec``, ignoring ``spec.id``."""
     scope.get_store(session, organization_id, spec.store_id)
     name = spec.name.strip() or f"{spec.type} in {spec.store_id}"
     spec = validate_rule(dataclasses.replace(spec, name=validate_name("name", name)))

@@ -239,7 +239,7 @@ class AlertServicer(OpsServicer, alert_pb2_grpc.AlertServiceServicer):
             return False
         if not sent.was_sent(event.id):
             # The caller resumed after this id, so it has every version from
-            # before the watch started; the poller's look-back re-reads those.
+            # before the watch started. The poller's look-back re-reads those.
             if event.id <= request.after_alert_id and event.updated_at < watch_started:
                 return False
             # A suppressed alert is still sent to a watcher that already has it,

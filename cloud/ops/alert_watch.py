@@ -6,9 +6,10 @@ processes, a poller reads ``alert_events.updated_at`` every
 ``watch_poll_interval_seconds`` while anyone watches, so they arrive within about
 that interval.
 
-NOTE: the poller relies on the writers' clocks: a process whose clock lags the
-poller's by more than ``POLL_OVERLAP`` can write changes that no watcher sees.
-Postgres LISTEN/NOTIFY would remove the delay and the clock dependence.
+NOTE: the poller compares ``updated_at`` values set by the writers' clocks, so
+watchers can miss changes from a process whose clock lags the poller's by more
+than ``POLL_OVERLAP``. Postgres LISTEN/NOTIFY would remove the delay and the
+clock dependence.
 """
 
 import asyncio
@@ -30,7 +31,7 @@ log = structlog.get_logger(__name__)
 MAX_PENDING_ALERT_IDS = 10_000
 # The poller re-reads this far back to cover commits that landed late.
 POLL_OVERLAP = timedelta(seconds=10)
-# Most alert ids one poll publishes.
+# Maximum number of alert ids one poll reads.
 POLL_LIMIT = 5_000
 
 

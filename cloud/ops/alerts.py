@@ -164,7 +164,7 @@ def change_alert_status(
     """Move an open alert to ``target`` (resolved or ignored) by ``user_id``.
 
     Returns the alert and whether it changed. An alert already in ``target`` is
-    returned unchanged; one in the other final status raises
+    returned unchanged, and one in the other final status raises
     FailedPreconditionError.
     """
     alert = scope.get_alert(session, organization_id, alert_id)

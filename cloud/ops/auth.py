@@ -114,7 +114,7 @@ def bearer_token(metadata: Sequence[tuple[str, str | bytes]] | None) -> str:
 
 
 def resolve_caller(session: Session, token: str, now: datetime) -> Caller:
-    """Return the caller a token stands for, or raise UnauthenticatedError.
+    """Return the caller that a token identifies, or raise UnauthenticatedError.
 
     The error's reason never contains the token.
     """

@@ -28,12 +28,14 @@ class AuthServicer(OpsServicer, auth_pb2_grpc.AuthServiceServicer):
         organization_id = validate_optional_id(
             "organization_id", request.organization_id
         )
-        if not request.password or len(request.password) > MAX_PASSWORD_LENGTH:
+        if not 0 < len(request.password) <= MAX_PASSWORD_LENGTH:
             raise InvalidValueError(
                 "password",
                 f"<{len(request.password)} characters>",
-                f"password must have 1 to {MAX_PASSWORD_LENGTH} characters",
+                f"password has {len(request.password)} characters: use 1 to "
+                f"{MAX_PASSWORD_LENGTH}",
             )
+
         now = self.runtime.clock()
         wait = self.runtime.login_throttle.retry_after(email, now)
         if wait is not None:
@@ -43,6 +45,7 @@ class AuthServicer(OpsServicer, auth_pb2_grpc.AuthServiceServicer):
                 f"too many failed sign-ins for {email}: retry in "
                 f"{int(wait.total_seconds()) + 1} s",
             )
+
         candidate = await self.db.run(accounts.find_login_candidate, email)
         encoded = candidate.user.password_hash if candidate else None
         if not await self.runtime.verify_password(request.password, encoded):
@@ -50,6 +53,7 @@ class AuthServicer(OpsServicer, auth_pb2_grpc.AuthServiceServicer):
             log.info("operator_login_failed", email=email, known=candidate is not None)
             await context.abort(grpc.StatusCode.UNAUTHENTICATED, WRONG_CREDENTIALS)
         self.runtime.login_throttle.record_success(email)
+
         chosen = accounts.choose_login_organization(candidate, organization_id)
         issued = await self.db.run(
             accounts.issue_session,

@@ -134,9 +134,14 @@ class CameraServicer(OpsServicer, camera_pb2_grpc.CameraServiceServicer):
         limit = validate_page_size(
             request.page_size, DEFAULT_HEALTH_PAGE_SIZE, MAX_HEALTH_PAGE_SIZE
         )
-        filters = {"camera_id": camera_id, "store_id": store_id, "start": start}
-        filters["end"] = end
+        filters = {
+            "camera_id": camera_id,
+            "store_id": store_id,
+            "start": start,
+            "end": end,
+        }
         before_id = decode_page_token(request.page_token, filters)
+
         events = await self.db.run(
             inventory.list_camera_health,
             caller.organization_id,
@@ -147,6 +152,7 @@ class CameraServicer(OpsServicer, camera_pb2_grpc.CameraServiceServicer):
             before_id,
             limit,
         )
+
         response = camera_pb2.ListCameraHealthResponse()
         for event in events:
             message = response.events.add(

@@ -98,12 +98,40 @@ def _evaluate_rule(
     )
     if not rule_matches(rule, facts):
         return None
+
     # One alert per window at most, however short the cooldown.
     cooldown_minutes = max(rule.cooldown_minutes, rule.window_minutes)
     quiet_rule = dataclasses.replace(rule, cooldown_minutes=cooldown_minutes)
     if prior_matches(session, facts, [quiet_rule]):
         return None
-    receipt_id = f"cloud/rule-{rule.id}/{end.isoformat()}"
+
+    message = (
+        f"conversion {rate:.3f} ({checkouts} checkouts / {entries} entries) "
+        f"from {start.isoformat()} to {end.isoformat()} is below {rule.threshold}"
+    )
+    alert = _raise_alert(session, rule, organization_id, facts, message, now)
+    if alert is not None:
+        log.info(
+            "conversion_alert_raised",
+            alert_id=alert.id,
+            rule_id=rule.id,
+            store_id=rule.store_id,
+            entries=entries,
+            checkouts=checkouts,
+        )
+    return alert
+
+
+def _raise_alert(
+    session: Session,
+    rule: RuleSpec,
+    organization_id: str,
+    facts: AlertFacts,
+    message: str,
+    now: datetime,
+) -> AlertEvent | None:
+    """Store the cloud alert of one window, or return None when it exists."""
+    receipt_id = f"cloud/rule-{rule.id}/{facts.raised_at.isoformat()}"
     if session.scalar(select(AlertEvent.id).where(AlertEvent.receipt_id == receipt_id)):
         return None
     alert = AlertEvent(
@@ -114,14 +142,10 @@ def _evaluate_rule(
         type=rule.type,
         severity=rule.severity,
         status="open",
-        value=rate,
+        value=facts.value,
         threshold=rule.threshold,
-        message=(
-            f"conversion {rate:.3f} ({checkouts} checkouts / {entries} entries) "
-            f"from {start.isoformat()} to {end.isoformat()} is below "
-            f"{rule.threshold}"
-        ),
-        raised_at=end,
+        message=message,
+        raised_at=facts.raised_at,
         received_at=now,
         updated_at=now,
     )
@@ -134,12 +158,4 @@ def _evaluate_rule(
         # Another process raised the alert of this window first.
         log.info("conversion_alert_exists", rule_id=rule.id, receipt_id=receipt_id)
         return None
-    log.info(
-        "conversion_alert_raised",
-        alert_id=alert.id,
-        rule_id=rule.id,
-        store_id=rule.store_id,
-        entries=entries,
-        checkouts=checkouts,
-    )
     return alert

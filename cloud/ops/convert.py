@@ -79,9 +79,9 @@ def enum_to_db(field: str, value: int, mapping: Mapping[int, str], enum_type) ->
     if name is not None:
         return name
     accepted = ", ".join(enum_type.Name(number) for number in mapping)
-    shown = enum_type.Name(value) if value in enum_type.values() else value
+    label = enum_type.Name(value) if value in enum_type.values() else value
     raise InvalidValueError(
-        field, shown, f"{field} {shown} is not allowed: use one of {accepted}"
+        field, label, f"{field} {label} is not allowed: use one of {accepted}"
     )
 
 

@@ -16,8 +16,8 @@ P = ParamSpec("P")
 T = TypeVar("T")
 
 # SQLite in WAL mode rejects at once, with "database is locked", a transaction
-# that read before another connection committed and then tries to write; the
-# busy timeout does not apply. Such a transaction is run again from the start.
+# that read before another connection committed and then tries to write. The
+# busy timeout does not apply, so such a transaction is run again from the start.
 SQLITE_LOCKED_ATTEMPTS = 6
 SQLITE_LOCKED_FIRST_DELAY_SECONDS = 0.02
 

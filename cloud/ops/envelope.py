@@ -1,7 +1,7 @@
 """The JSON envelope posted to webhooks, its signature and the retry schedule.
 
 The envelope has the fields event_id (idempotency key, the same on every retry),
-event_name, version, source, timestamp, organization, data and meta; receivers
+event_name, version, source, timestamp, organization, data and meta. Receivers
 such as n8n read them from the top level of the body.
 """
 
@@ -54,9 +54,9 @@ def retry_delay_seconds(
 ) -> float:
     """Return the delay before the next attempt after ``failed_attempts`` failures.
 
-    The delay doubles with each failure from ``base_seconds`` up to ``max_seconds``;
-    a random half of it is dropped so that many notifications failing together do
-    not retry together.
+    The delay doubles with each failure from ``base_seconds`` up to
+    ``max_seconds``. A random part of up to half of it is dropped, so that many
+    notifications failing together do not retry together.
     """
     ceiling = min(max_seconds, base_seconds * 2 ** max(failed_attempts - 1, 0))
     return ceiling / 2 + random.uniform(0, ceiling / 2)

@@ -1,7 +1,7 @@
 """Errors of the operator API and their gRPC status codes.
 
 Domain functions raise ``cloud.errors.CloudError`` subclasses that name the field
-and value at fault; ``status_for`` maps each class to the status the services
+and value at fault. ``status_for`` maps each class to the status the services
 abort with.
 """
 

@@ -1,7 +1,7 @@
 """Per-email limit on failed sign-ins, kept in the memory of one process.
 
 NOTE: each cloud process counts on its own, so N processes allow N times the
-limit; a shared counter (in Postgres) would make the limit global.
+limit. A shared counter in Postgres would make the limit global.
 """
 
 from collections import deque

@@ -3,8 +3,8 @@
 Pure functions over ``SlotTotals``: pre-summed rows that the repository reads per
 UTC minute or per 15-minute UTC slot. Every UTC offset in use today is a whole
 number of quarter hours, so a 15-minute slot never straddles a local hour or day
-boundary and summing slots gives exact local hours and days, including the
-23- and 25-hour days where daylight saving time starts or ends.
+boundary. Summing slots therefore gives exact local hours and days, including
+the 23- and 25-hour days where daylight saving time starts or ends.
 
 A minute with stored buckets but no frames is a minute without video. Values of a
 period are averaged over its video minutes, and a period without any is a gap:
@@ -35,7 +35,7 @@ class SlotTotals:
 
     ``occupancy_sum`` and ``queue_sum`` add up the per-minute totals of the
     cameras' averages, so dividing by ``video_minutes`` (or ``queue_minutes``)
-    gives the mean; the peaks are the largest per-minute totals of the cameras'
+    gives the mean. The peaks are the largest per-minute totals of the cameras'
     maxima. Counters are None where the scope has none (entries of a zone).
     """
 
@@ -167,7 +167,7 @@ def _period_key(instant: datetime, zone: tzinfo, granularity: str) -> object:
     local = instant.astimezone(zone)
     if granularity == "day":
         return local.date()
-    # The offset tells apart the two local hours that repeat when clocks go back.
+    # The offset distinguishes the two local hours that repeat when clocks go back.
     return local.date(), local.hour, local.utcoffset()
 
 

@@ -53,7 +53,7 @@ def _slot_number_sqlite(element, compiler, **kw) -> str:
 
 @dataclass(frozen=True)
 class MetricScope:
-    """Which buckets to read: stores, optionally narrowed to a camera, zone or line."""
+    """The buckets to read: stores, optionally narrowed to a camera, zone or line."""
 
     store_ids: tuple[str, ...]
     camera_id: str | None = None

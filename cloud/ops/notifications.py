@@ -206,7 +206,7 @@ def claim_due(
 ) -> list[Delivery]:
     """Lease up to ``limit`` due notifications to this worker and return them.
 
-    A lease keeps other workers off a notification until it ends; a worker that
+    A lease keeps other workers off a notification until it ends. A worker that
     dies mid-delivery leaves the notification to be retried when its lease ends.
     """
     query = (

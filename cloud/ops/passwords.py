@@ -66,7 +66,8 @@ def _derive(password: str, salt: bytes, cost: ScryptCost) -> bytes:
         n=cost.n,
         r=cost.r,
         p=cost.p,
-        # OpenSSL refuses to use more than 32 MiB unless told otherwise.
+        # OpenSSL rejects parameters that need more than 32 MiB unless maxmem is
+        # raised.
         maxmem=2 * cost.memory_bytes,
         dklen=KEY_BYTES,
     )

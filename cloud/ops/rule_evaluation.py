@@ -155,7 +155,7 @@ def evaluate_alerts(
             with session.begin_nested():
                 queued = _evaluate_one(session, event, now)
         except IntegrityError:
-            # Another process evaluated the alert first; its outcome stands.
+            # Another process evaluated the alert first, and its outcome is kept.
             log.info("alert_already_evaluated", alert_id=event.id)
             continue
         report.alert_ids_by_org.setdefault(event.organization_id, []).append(event.id)

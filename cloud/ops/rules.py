@@ -64,7 +64,7 @@ class RuleSpec:
 
 @dataclass(frozen=True)
 class AlertFacts:
-    """What the rules look at in an alert."""
+    """The fields of an alert that the rules read."""
 
     alert_id: int
     store_id: str

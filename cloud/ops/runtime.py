@@ -31,7 +31,7 @@ from cloud.ops.webhook_worker import WebhookWorker
 
 log = structlog.get_logger(__name__)
 
-# Most alerts one sweep evaluates; the rest wait for the next sweep.
+# Maximum number of alerts one sweep evaluates; the rest wait for the next one.
 SWEEP_BATCH_SIZE = 1_000
 
 

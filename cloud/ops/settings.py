@@ -8,7 +8,7 @@ class OpsSettings:
     # Lifetime of a bearer token issued by Login.
     session_ttl_seconds: float = 12 * 3600
     # scrypt cost n of new password hashes (r=8, p=1), and how many hashes run at
-    # once; each takes 128 * n * 8 bytes of memory (128 MiB at the default).
+    # once. Each takes 128 * n * 8 bytes of memory (128 MiB at the default).
     password_hash_cost_n: int = 2**17
     password_hash_concurrency: int = 2
     # Failed sign-ins per email within the window before further tries are

@@ -20,9 +20,9 @@ def role_from_request(value: int) -> Role:
     if value in Role._value2member_map_:
         return Role(value)
     accepted = ", ".join(auth_pb2.Role.Name(int(role)) for role in Role)
-    shown = auth_pb2.Role.Name(value) if value in auth_pb2.Role.values() else value
+    label = auth_pb2.Role.Name(value) if value in auth_pb2.Role.values() else value
     raise InvalidValueError(
-        "role", shown, f"role {shown} is not allowed: use {accepted}"
+        "role", label, f"role {label} is not allowed: use {accepted}"
     )
 
 

@@ -1,8 +1,8 @@
 """The asyncio task that posts queued notifications to organizations' webhooks.
 
-Delivery is at least once: a notification is marked sent only after a 2xx answer,
-so a crash or timeout after the receiver accepted it leads to a second post with
-the same ``event_id``, which receivers use to drop the repeat.
+Delivery is at least once. A notification is marked sent only after a 2xx
+response, so a crash or timeout after the receiver accepted it leads to a second
+post with the same ``event_id``, which receivers use to drop the repeat.
 """
 
 import asyncio
@@ -29,7 +29,7 @@ from cloud.ops.settings import OpsSettings
 log = structlog.get_logger(__name__)
 
 USER_AGENT = "dalevision-cloud-webhook/1"
-# Longest error text kept in the log of a notification.
+# Maximum length of an error text kept in the log of a notification.
 MAX_ERROR_CHARACTERS = 500
 
 
@@ -127,7 +127,7 @@ class WebhookWorker:
                 self._clock(),
             )
         except SQLAlchemyError as error_recording:
-            # The lease runs out and the notification is posted again; receivers
+            # The lease runs out and the notification is posted again. Receivers
             # drop the repeat by its event_id.
             log.error(
                 "webhook_attempt_not_recorded",

@@ -256,17 +256,17 @@ async def send_edge_alerts(
                 receipt_id=f"{org.agent_id}/alert/{alert.alert_id}", alert=alert
             )
         )
-    wanted = {request.receipt_id for request in requests[1:]}
+    expected = {request.receipt_id for request in requests[1:]}
     stub = edge_pb2_grpc.EdgeGatewayStub(harness.channel)
     call = stub.Connect(metadata=bearer(org.agent_token))
     for request in requests:
         await call.write(request)
     acked: set[str] = set()
     async with asyncio.timeout(20):
-        while not wanted <= acked:
+        while not expected <= acked:
             response = await call.read()
             if response is grpc.aio.EOF:
-                raise AssertionError(f"stream ended before acks of {wanted - acked}")
+                raise AssertionError(f"stream ended before acks of {expected - acked}")
             if response.HasField("error"):
                 raise AssertionError(f"record rejected: {response.error}")
             acked.update(response.ack.receipt_ids)

@@ -28,9 +28,9 @@ def admin(
 
 async def test_create_user_makes_first_owner(database_url):
     migrate(database_url)
-    made = admin(database_url, "create-org", "--name", "Chain")
-    assert made.returncode == 0, made.stderr
-    org_id = json.loads(made.stdout)["id"]
+    org_made = admin(database_url, "create-org", "--name", "Chain")
+    assert org_made.returncode == 0, org_made.stderr
+    org_id = json.loads(org_made.stdout)["id"]
 
     created = admin(
         database_url,

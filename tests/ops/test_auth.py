@@ -43,10 +43,10 @@ async def test_login_whoami_logout(ops, org):
     expires = login.expire_time.ToDatetime(tzinfo=UTC)
     ttl = timedelta(seconds=ops.runtime.settings.session_ttl_seconds)
     assert abs(expires - (datetime.now(UTC) + ttl)) < timedelta(minutes=1)
-    who = await whoami(ops, login.access_token)
-    assert who.email == org.emails["manager"]
-    assert who.user_id == org.user_ids["manager"]
-    assert who.organization_name.startswith("Org ")
+    caller = await whoami(ops, login.access_token)
+    assert caller.email == org.emails["manager"]
+    assert caller.user_id == org.user_ids["manager"]
+    assert caller.organization_name.startswith("Org ")
 
     await ops.call(Auth, "Logout", auth_pb2.LogoutRequest(), login.access_token)
     with pytest.raises(grpc.aio.AioRpcError) as raised:

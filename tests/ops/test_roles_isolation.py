@@ -100,8 +100,8 @@ class Case:
     # True when the request names ids of organization A, so B's owner must get
     # NOT_FOUND; False when the call acts on the caller's own organization.
     names_a_ids: bool = True
-    # For calls on the caller's own organization: checks B's response holds
-    # nothing of A.
+    # For calls on the caller's own organization: checks that B's response
+    # contains nothing of A.
     check_other: Callable[[object, OrgFixture], None] | None = None
 
 
@@ -310,10 +310,10 @@ async def test_every_method_by_role_and_org(ops, org, other_org):
         for caller, token in callers.items():
             request = case.build(context)
             code, response = await invoke(ops, case, request, token)
-            wanted = expected_code(case, caller)
-            if code != wanted:
+            expected = expected_code(case, caller)
+            if code != expected:
                 failures.append(
-                    f"{case.method} as {caller}: {code.name}, want {wanted.name}"
+                    f"{case.method} as {caller}: {code.name}, expected {expected.name}"
                 )
                 continue
             if caller == "other" and case.check_other is not None:

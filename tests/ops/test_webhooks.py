@@ -113,7 +113,7 @@ async def test_retries_until_accepted_once(ops, org, make_receiver):
 
 
 async def test_timeout_repeats_event_id(ops, org, make_receiver):
-    # The receiver acts on the first post but answers after the sender's 1 s
+    # The receiver acts on the first post but responds after the sender's 1 s
     # timeout, so the sender posts again with the same event_id.
     receiver = make_receiver(slow_event_names=("alert.raised",), slow_seconds=1.5)
     await prepare(ops, org, receiver.url)
@@ -202,14 +202,14 @@ async def test_webhook_secret_is_never_returned(ops, org):
     )
     assert response.webhook.has_secret
     assert SECRET not in str(response)
-    kept = await ops.call(
+    secret_kept = await ops.call(
         Notifications,
         "SetWebhook",
         notification_pb2.SetWebhookRequest(url="https://hooks.example.com/y"),
         org.tokens["admin"],
     )
-    assert kept.webhook.has_secret
-    assert not kept.webhook.enabled
+    assert secret_kept.webhook.has_secret
+    assert not secret_kept.webhook.enabled
     cleared = await ops.call(
         Notifications,
         "SetWebhook",

@@ -3,7 +3,7 @@
 It behaves like a careful receiver: it drops repeats of an event by its
 ``event_id``, so a sender that retries never makes it act twice. Faults are
 injected per event. The first ``fail_first`` posts of each event get HTTP 503,
-and ``reject_status`` answers every post with one status. Events named in
+and ``reject_status`` is the response status of every post. Events named in
 ``slow_event_names`` are accepted but answered only after ``slow_seconds``,
 longer than the sender waits.
 """

@@ -27,7 +27,7 @@ if _version_not_supported:
 
 class AgentServiceStub:
     """Edge agents of the caller's organization and their tokens. Listing needs the
-    viewer role; creating agents and managing tokens needs the admin role.
+    viewer role, and creating agents and managing tokens needs the admin role.
     """
 
     def __init__(self, channel):
@@ -60,7 +60,7 @@ class AgentServiceStub:
 
 class AgentServiceServicer:
     """Edge agents of the caller's organization and their tokens. Listing needs the
-    viewer role; creating agents and managing tokens needs the admin role.
+    viewer role, and creating agents and managing tokens needs the admin role.
     """
 
     def CreateAgent(self, request, context):
@@ -124,7 +124,7 @@ def add_AgentServiceServicer_to_server(servicer, server):
  # This class is part of an EXPERIMENTAL API.
 class AgentService:
     """Edge agents of the caller's organization and their tokens. Listing needs the
-    viewer role; creating agents and managing tokens needs the admin role.
+    viewer role, and creating agents and managing tokens needs the admin role.
     """
 
     @staticmethod

@@ -27,7 +27,7 @@ if _version_not_supported:
 
 class AlertServiceStub:
     """Alerts raised by agents and by cloud alert rules. Reading and watching need the
-    viewer role; resolving and ignoring need the manager role.
+    viewer role, and resolving and ignoring need the manager role.
     """
 
     def __init__(self, channel):
@@ -65,7 +65,7 @@ class AlertServiceStub:
 
 class AlertServiceServicer:
     """Alerts raised by agents and by cloud alert rules. Reading and watching need the
-    viewer role; resolving and ignoring need the manager role.
+    viewer role, and resolving and ignoring need the manager role.
     """
 
     def ListAlerts(self, request, context):
@@ -83,7 +83,7 @@ class AlertServiceServicer:
 
     def ResolveAlert(self, request, context):
         """Mark an open alert resolved by the caller. Resolving a resolved alert returns
-        it unchanged; an ignored alert fails with FAILED_PRECONDITION.
+        it unchanged, and resolving an ignored alert fails with FAILED_PRECONDITION.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -91,7 +91,7 @@ class AlertServiceServicer:
 
     def IgnoreAlert(self, request, context):
         """Mark an open alert ignored by the caller. Ignoring an ignored alert returns it
-        unchanged; a resolved alert fails with FAILED_PRECONDITION.
+        unchanged, and ignoring a resolved alert fails with FAILED_PRECONDITION.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -143,7 +143,7 @@ def add_AlertServiceServicer_to_server(servicer, server):
  # This class is part of an EXPERIMENTAL API.
 class AlertService:
     """Alerts raised by agents and by cloud alert rules. Reading and watching need the
-    viewer role; resolving and ignoring need the manager role.
+    viewer role, and resolving and ignoring need the manager role.
     """
 
     @staticmethod

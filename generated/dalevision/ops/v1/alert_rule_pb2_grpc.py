@@ -27,11 +27,11 @@ if _version_not_supported:
 
 class AlertRuleServiceStub:
     """Cloud alert rules, per store and optionally per zone. Listing needs the viewer
-    role; writing needs the manager role.
+    role, and writing needs the manager role.
 
     Rules of the types long_queue, over_capacity and camera_offline decide what
-    happens to agents' alerts of the same type: a matching rule sets the severity
-    and queues a notification for each of its channels; inside the rule's cooldown
+    happens to agents' alerts of the same type. A matching rule sets the severity
+    and queues a notification for each of its channels. Inside the rule's cooldown
     the alert is stored as suppressed with the reason. Rules of the type
     low_conversion are evaluated by the cloud over stored metrics and raise alerts
     of their own.
@@ -67,11 +67,11 @@ class AlertRuleServiceStub:
 
 class AlertRuleServiceServicer:
     """Cloud alert rules, per store and optionally per zone. Listing needs the viewer
-    role; writing needs the manager role.
+    role, and writing needs the manager role.
 
     Rules of the types long_queue, over_capacity and camera_offline decide what
-    happens to agents' alerts of the same type: a matching rule sets the severity
-    and queues a notification for each of its channels; inside the rule's cooldown
+    happens to agents' alerts of the same type. A matching rule sets the severity
+    and queues a notification for each of its channels. Inside the rule's cooldown
     the alert is stored as suppressed with the reason. Rules of the type
     low_conversion are evaluated by the cloud over stored metrics and raise alerts
     of their own.
@@ -136,11 +136,11 @@ def add_AlertRuleServiceServicer_to_server(servicer, server):
  # This class is part of an EXPERIMENTAL API.
 class AlertRuleService:
     """Cloud alert rules, per store and optionally per zone. Listing needs the viewer
-    role; writing needs the manager role.
+    role, and writing needs the manager role.
 
     Rules of the types long_queue, over_capacity and camera_offline decide what
-    happens to agents' alerts of the same type: a matching rule sets the severity
-    and queues a notification for each of its channels; inside the rule's cooldown
+    happens to agents' alerts of the same type. A matching rule sets the severity
+    and queues a notification for each of its channels. Inside the rule's cooldown
     the alert is stored as suppressed with the reason. Rules of the type
     low_conversion are evaluated by the cloud over stored metrics and raise alerts
     of their own.

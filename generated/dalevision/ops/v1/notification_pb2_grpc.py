@@ -27,7 +27,7 @@ if _version_not_supported:
 
 class NotificationServiceStub:
     """The organization's webhook and the log of notifications sent to it. Setting and
-    reading the webhook needs the admin role; the log needs the manager role.
+    reading the webhook needs the admin role, and the log needs the manager role.
 
     Each notification is an HTTP POST of a JSON envelope with the fields event_id
     (the same on every retry, for idempotency), event_name, version, source,
@@ -60,7 +60,7 @@ class NotificationServiceStub:
 
 class NotificationServiceServicer:
     """The organization's webhook and the log of notifications sent to it. Setting and
-    reading the webhook needs the admin role; the log needs the manager role.
+    reading the webhook needs the admin role, and the log needs the manager role.
 
     Each notification is an HTTP POST of a JSON envelope with the fields event_id
     (the same on every retry, for idempotency), event_name, version, source,
@@ -115,7 +115,7 @@ def add_NotificationServiceServicer_to_server(servicer, server):
  # This class is part of an EXPERIMENTAL API.
 class NotificationService:
     """The organization's webhook and the log of notifications sent to it. Setting and
-    reading the webhook needs the admin role; the log needs the manager role.
+    reading the webhook needs the admin role, and the log needs the manager role.
 
     Each notification is an HTTP POST of a JSON envelope with the fields event_id
     (the same on every retry, for idempotency), event_name, version, source,

@@ -96,7 +96,7 @@ class StoreServiceServicer:
 
     def DeleteStore(self, request, context):
         """Soft-delete a store: its cameras are deleted, its agents' tokens revoked and
-        its alert rules deactivated; metrics and alerts stay for history.
+        its alert rules deactivated. Metrics and alerts stay for history.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -27,7 +27,7 @@ if _version_not_supported:
 
 class UserServiceStub:
     """Members of the caller's organization. Every method needs the admin role or
-    higher; only owners grant, change or remove the owner and admin roles.
+    higher, and only owners grant, change or remove the owner and admin roles.
     """
 
     def __init__(self, channel):
@@ -60,7 +60,7 @@ class UserServiceStub:
 
 class UserServiceServicer:
     """Members of the caller's organization. Every method needs the admin role or
-    higher; only owners grant, change or remove the owner and admin roles.
+    higher, and only owners grant, change or remove the owner and admin roles.
     """
 
     def CreateUser(self, request, context):
@@ -125,7 +125,7 @@ def add_UserServiceServicer_to_server(servicer, server):
  # This class is part of an EXPERIMENTAL API.
 class UserService:
     """Members of the caller's organization. Every method needs the admin role or
-    higher; only owners grant, change or remove the owner and admin roles.
+    higher, and only owners grant, change or remove the owner and admin roles.
     """
 
     @staticmethod
