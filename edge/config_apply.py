@@ -3,7 +3,7 @@
 A pushed ROI is checked against the frame size of its camera, which the agent
 learns from the first decoded frame. A push that arrives right after start-up, as
 one does on every connect, could otherwise be accepted unchecked because no frame
-has been read yet. ``wait_for_frame_sizes`` holds the check back until the cameras
+has been read yet. ``wait_for_frame_sizes`` delays the check until the cameras
 that are opening have delivered a frame, or the wait ends.
 """
 
@@ -15,7 +15,7 @@ from collections.abc import Callable, Collection
 
 from dalevision.edge.v1 import edge_pb2
 
-# Longest wait for the first frame of the cameras a pushed config names. A file or
+# Maximum wait for the first frame of the cameras a pushed config names. A file or
 # a reachable stream delivers its first frame in well under a second.
 FRAME_SIZE_WAIT_SECONDS = 10.0
 FRAME_SIZE_POLL_SECONDS = 0.05

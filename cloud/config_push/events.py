@@ -31,18 +31,18 @@ class SnapshotRequested:
 
 
 @dataclass(frozen=True)
-class SnapshotAnswered:
-    """An agent's answer to a snapshot request was committed."""
+class SnapshotCompleted:
+    """The agent's Snapshot record for a request was committed."""
 
     command_id: str
 
 
-Event = ConfigChanged | SnapshotRequested | SnapshotAnswered
+Event = ConfigChanged | SnapshotRequested | SnapshotCompleted
 
 _KINDS: dict[str, type[Event]] = {
     "config_changed": ConfigChanged,
     "snapshot_requested": SnapshotRequested,
-    "snapshot_answered": SnapshotAnswered,
+    "snapshot_completed": SnapshotCompleted,
 }
 _NAMES = {kind: name for name, kind in _KINDS.items()}
 

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from cloud.app import CloudApp
 from cloud.config_push.bus import ConfigBus
-from cloud.config_push.events import CHANNEL, Event, SnapshotAnswered
+from cloud.config_push.events import CHANNEL, Event, SnapshotCompleted
 from cloud.config_push.listener import PostgresListener
 from cloud.config_push.pusher import ConfigPusher
 from cloud.config_push.settings import ConfigPushSettings
@@ -94,7 +94,7 @@ class ConfigPush:
             await self.listener.stop()
 
     async def snapshot_stored(self, record: SnapshotRecord) -> None:
-        await self.bus.publish([SnapshotAnswered(record.command_id)])
+        await self.bus.publish([SnapshotCompleted(record.command_id)])
 
     async def config_acked(self, record: ConfigAckRecord) -> None:
         if record.applied:

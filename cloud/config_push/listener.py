@@ -1,8 +1,8 @@
 """``PostgresListener``: ``LISTEN`` on one channel from the asyncio event loop.
 
 The listener keeps its own psycopg2 connection in autocommit mode, outside the
-SQLAlchemy pool, and watches its socket with ``loop.add_reader``; ``poll()`` then
-reads the notifications without blocking. A failed connection is closed and
+SQLAlchemy pool. ``loop.add_reader`` watches its socket, and ``poll()`` then reads
+the notifications without blocking. A failed connection is closed and
 opened again with exponential backoff, and every successful connect calls
 ``on_connected``, so the owner can resend what it may have missed meanwhile.
 """

@@ -19,7 +19,7 @@ from cloud.config_push.bus import ConfigBus
 from cloud.config_push.events import (
     ConfigChanged,
     Event,
-    SnapshotAnswered,
+    SnapshotCompleted,
     SnapshotRequested,
 )
 from cloud.config_push.snapshot_waiters import SnapshotWaiters
@@ -56,7 +56,7 @@ class ConfigPusher:
             await self.push(event.agent_id)
         elif isinstance(event, SnapshotRequested):
             await self.send_snapshot_command(event)
-        elif isinstance(event, SnapshotAnswered):
+        elif isinstance(event, SnapshotCompleted):
             self._waiters.wake(event.command_id)
 
     async def push(self, agent_id: str) -> bool:
@@ -95,7 +95,7 @@ class ConfigPusher:
                 return
             applied = hello.applied_config_version
             if applied == desired or rejected == desired:
-                # Sending it again would only repeat the agent's answer.
+                # Sending it again would only make the agent repeat its ConfigAck.
                 self._sent[session] = max(self._sent.get(session, 0), desired)
                 log.info(
                     "config_push_not_needed",

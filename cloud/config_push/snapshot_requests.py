@@ -1,8 +1,8 @@
-"""Snapshot requests: one ``camera_snapshots`` row per request, answered by ingest.
+"""Snapshot requests: one ``camera_snapshots`` row per request, completed by ingest.
 
 A request row starts with ``completed`` False. Ingest completes it when the
 agent's ``Snapshot`` record with the same command id arrives, with a JPEG or with
-the agent's error, and keeps the first answer.
+the agent's error, and keeps the first record.
 """
 
 import enum
@@ -118,7 +118,7 @@ def get_request(
 def get_latest(
     session: Session, organization_id: str, camera_id: str, require_jpeg: bool
 ) -> SnapshotView:
-    """Return the camera's newest answered request; raises ``NotFoundError``."""
+    """Return the camera's newest completed request; raises ``NotFoundError``."""
     scope.get_camera(session, organization_id, camera_id, include_deleted=True)
     query = (
         select(CameraSnapshot)
@@ -141,7 +141,7 @@ def get_latest(
     return SnapshotView(row)
 
 
-def is_answered(session: Session, request_id: str) -> bool:
+def is_completed(session: Session, request_id: str) -> bool:
     return bool(
         session.execute(
             select(CameraSnapshot.completed).where(

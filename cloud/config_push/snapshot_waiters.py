@@ -1,4 +1,4 @@
-"""Calls of this process that wait for the answer to a snapshot request."""
+"""Calls of this process that wait for a snapshot request to complete."""
 
 import asyncio
 import time
@@ -6,7 +6,7 @@ from collections.abc import Awaitable, Callable
 
 
 class SnapshotWaiters:
-    """Wakes waiting calls when the bus reports an answered request."""
+    """Wakes waiting calls when the bus reports a completed request."""
 
     def __init__(self, poll_interval_seconds: float) -> None:
         self._poll_interval_seconds = poll_interval_seconds
@@ -20,11 +20,11 @@ class SnapshotWaiters:
         self,
         command_id: str,
         timeout_seconds: float,
-        is_answered: Callable[[], Awaitable[bool]],
+        is_completed: Callable[[], Awaitable[bool]],
     ) -> bool:
-        """Wait until ``is_answered()`` is true or the timeout ends; return it.
+        """Wait until ``is_completed()`` is true or the timeout ends; return it.
 
-        ``is_answered`` reads the database: first, after each wake-up, and every
+        ``is_completed`` reads the database: first, after each wake-up, and every
         poll interval in case a notification was lost.
         """
         deadline = time.monotonic() + timeout_seconds
@@ -34,7 +34,7 @@ class SnapshotWaiters:
             while True:
                 # Cleared before the read, so a wake-up during the read is kept.
                 event.clear()
-                if await is_answered():
+                if await is_completed():
                     return True
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:

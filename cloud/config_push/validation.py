@@ -1,9 +1,9 @@
 """Checks of operator config input: camera ROIs and rule thresholds.
 
-The checks are the agent's own (``edge.roi_codec`` decodes with the ROI dataclasses
-of ``edge.analytics``, which import neither OpenCV nor a model), so a config the
-cloud accepts fails on the agent only for what the cloud cannot know, such as the
-frame size of a camera that never reported one.
+The checks are the agent's own: ``edge.roi_codec`` decodes with the ROI dataclasses
+of ``edge.analytics``, which import neither OpenCV nor a model. A config the cloud
+accepts therefore fails on the agent only for what the cloud cannot know, such as
+the frame size of a camera that never reported one.
 """
 
 from dalevision.edge.v1 import config_pb2
@@ -116,5 +116,4 @@ def _frame_size(
 
 
 def _invalid(error: RoiError) -> InvalidValueError:
-    shown = format_value(error.value)
-    return InvalidValueError(error.field, shown, str(error))
+    return InvalidValueError(error.field, format_value(error.value), str(error))

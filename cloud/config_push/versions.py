@@ -6,7 +6,7 @@ rows it concerns in id order and raises their ``desired_config_version`` by one
 with ``UPDATE ... RETURNING``. The lock lasts until commit: on Postgres as row
 locks, on SQLite as the database write lock. Two changes for one agent, from any
 processes, therefore get consecutive versions, and the later one builds its config
-after the earlier one has committed, so the newest version holds both changes.
+after the earlier one has committed, so the newest version contains both changes.
 ``UNIQUE (agent_id, version)`` backs this up; the caller retries on a conflict.
 """
 
@@ -290,7 +290,7 @@ def build_agent_config(
 ) -> config_pb2.AgentConfig:
     """Return the full config of an agent from the rows committed so far.
 
-    It holds the ROI of every live camera of the store that has one, ordered by
+    It contains the ROI of every live camera of the store that has one, ordered by
     camera id, and the agent's thresholds when they were set; an agent keeps the
     values of its local file for what the config leaves out.
     """

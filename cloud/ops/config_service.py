@@ -190,7 +190,7 @@ class ConfigServiceServicer(config_pb2_grpc.ConfigServiceServicer):
             await self.push.waiters.wait(
                 command_id,
                 wait_seconds,
-                lambda: self._database.run(snapshot_requests.is_answered, command_id),
+                lambda: self._database.run(snapshot_requests.is_completed, command_id),
             )
             view = await self._database.run(
                 snapshot_requests.get_request, caller.organization_id, command_id

@@ -27,9 +27,9 @@ VENV_BIN = Path(sys.executable).parent
 DEMO_ROI_FILE = ROOT / "scripts" / "demo_roi.yaml"
 # The video's first frame in every run; a whole minute, so buckets align with it.
 VIDEO_START = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
-# Frames analysed per second of video; half of the file's 10 fps keeps the passes
-# affordable on two shared cores, and both the agent and the offline pass skip the
-# same frames.
+# Frames analysed per second of video. Half of the file's 10 fps keeps the passes
+# affordable on two shared cores, and the agent and the offline pass skip the same
+# frames.
 MAX_FPS = 5.0
 FRAME_WIDTH, FRAME_HEIGHT = 768, 576
 

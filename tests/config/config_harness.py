@@ -46,7 +46,7 @@ ROLES = ("owner", "admin", "manager", "viewer")
 class Seeded:
     """org-a: store-a with cam-1, cam-2 and agent-a; org-b: store-b, cam-b, agent-b.
 
-    ``tokens`` holds one operator bearer token per role of org-a; ``other_token``
+    ``tokens`` contains one operator bearer token per role of org-a; ``other_token``
     is a manager of org-b.
     """
 
@@ -172,7 +172,7 @@ class Operator:
 class FakeAgent:
     """An ``EdgeGateway/Connect`` client that records what comes down.
 
-    ``auto_ack`` answers every ConfigUpdate with APPLIED, like an agent that
+    ``auto_ack`` acks every ConfigUpdate as APPLIED, like an agent that
     accepts everything.
     """
 
@@ -242,7 +242,7 @@ class FakeAgent:
             self.applied_version = version
         return receipt_id
 
-    async def answer_snapshot(self, command: edge_pb2.Command, **fields) -> str:
+    async def send_snapshot(self, command: edge_pb2.Command, **fields) -> str:
         receipt_id = f"{self.agent_id}/snapshot/{command.command_id}"
         snapshot = edge_pb2.Snapshot(
             command_id=command.command_id,

@@ -25,16 +25,16 @@ async def operator(
     server: RunningServer, seeded: Seeded
 ) -> AsyncIterator[Callable[[str], Operator]]:
     """Make ConfigService clients by role name ("owner" ... "viewer", or "other")."""
-    made: list[Operator] = []
+    clients_made: list[Operator] = []
 
     def make(role: str = "manager") -> Operator:
         token = seeded.other_token if role == "other" else seeded.tokens[role]
         client = Operator(f"127.0.0.1:{server.port}", token)
-        made.append(client)
+        clients_made.append(client)
         return client
 
     yield make
-    for client in made:
+    for client in clients_made:
         await client.close()
 
 
@@ -43,16 +43,16 @@ async def agent(
     server: RunningServer, seeded: Seeded
 ) -> AsyncIterator[Callable[..., FakeAgent]]:
     """Make fake agent-a streams; they are closed afterwards."""
-    made: list[FakeAgent] = []
+    clients_made: list[FakeAgent] = []
 
     def make(**options) -> FakeAgent:
         client = FakeAgent(
             f"127.0.0.1:{server.port}", seeded.agent_token, "agent-a", **options
         )
-        made.append(client)
+        clients_made.append(client)
         return client
 
     yield make
-    for client in made:
+    for client in clients_made:
         if hasattr(client, "_call"):
             await client.close()

@@ -182,9 +182,8 @@ async def snapshot_after(operator: Operator, video_seconds: float):
     while time.monotonic() < deadline:
         snapshot = (await operator.RequestSnapshot(request, timeout=20)).snapshot
         if snapshot.state == config_pb2.SNAPSHOT_STATE_COMPLETED:
-            taken = snapshot.take_time.ToDatetime(tzinfo=UTC).timestamp()
-            shown = taken - VIDEO_START.timestamp()
-            if shown >= video_seconds:
+            taken_at = snapshot.take_time.ToDatetime(tzinfo=UTC).timestamp()
+            if taken_at - VIDEO_START.timestamp() >= video_seconds:
                 return snapshot
         await asyncio.sleep(0.5)
     raise AssertionError(f"no snapshot after {video_seconds} s of video")

@@ -158,7 +158,7 @@ async def test_versions_listed_newest_first(operator, seeded):
             agent_id="agent-a", page_size=3, page_token=first.next_page_token
         )
     )
-    one = await manager.GetConfigVersion(
+    version_two = await manager.GetConfigVersion(
         config_pb2.GetConfigVersionRequest(agent_id="agent-a", version=2)
     )
 
@@ -168,7 +168,7 @@ async def test_versions_listed_newest_first(operator, seeded):
     assert first.versions[0].change == "camera_roi cam-1"
     assert first.versions[0].camera_count == 1
     assert first.versions[0].create_user_id == "manager-org-a"
-    assert one.config.cameras[0].lines[0].a.y == 201
+    assert version_two.config.cameras[0].lines[0].a.y == 201
 
 
 async def test_concurrent_changes_get_distinct_versions(operator, agent, seeded):
@@ -196,7 +196,7 @@ async def test_concurrent_changes_get_distinct_versions(operator, agent, seeded)
         else:
             versions.extend(ref.version for ref in response.config_versions)
     assert sorted(versions) == list(range(1, 25))
-    # The newest version holds the newest stored ROI of each camera.
+    # The newest version contains the newest stored ROI of each camera.
     newest = await clients[0].GetConfigVersion(
         config_pb2.GetConfigVersionRequest(agent_id="agent-a", version=24)
     )

@@ -60,13 +60,13 @@ async def module_server(module_seeded: Seeded) -> AsyncIterator[RunningServer]:
 @pytest_asyncio.fixture(loop_scope="module")
 async def clients(module_server, module_seeded) -> AsyncIterator[dict[str, Operator]]:
     address = f"127.0.0.1:{module_server.port}"
-    made = {
+    by_role = {
         role: Operator(address, token) for role, token in module_seeded.tokens.items()
     }
-    made["other"] = Operator(address, module_seeded.other_token)
-    made["anonymous"] = Operator(address, "dvs_not-a-real-token")
-    yield made
-    for client in made.values():
+    by_role["other"] = Operator(address, module_seeded.other_token)
+    by_role["anonymous"] = Operator(address, "dvs_not-a-real-token")
+    yield by_role
+    for client in by_role.values():
         await client.close()
 
 

@@ -36,10 +36,10 @@ async def test_ends_after_timeout():
 
 
 async def test_ignores_cameras_not_run_here():
-    asked = []
+    queried = []
 
     def opening(camera_id: str) -> bool:
-        asked.append(camera_id)
+        queried.append(camera_id)
         return True
 
     still_opening = await wait_for_frame_sizes(
@@ -47,4 +47,4 @@ async def test_ignores_cameras_not_run_here():
     )
 
     assert still_opening == []
-    assert asked == []
+    assert queried == []

@@ -26,7 +26,7 @@ from cloud.config_push import install_config_push
 from cloud.config_push.settings import ConfigPushSettings
 from cloud.server import RunningServer, start_server
 
-# Longest time from an operator's call to the ConfigUpdate on the agent's stream.
+# Maximum time from an operator's call to the ConfigUpdate on the agent's stream.
 PUSH_DEADLINE_SECONDS = 1.0
 
 
@@ -112,27 +112,27 @@ async def test_snapshot_across_servers(two_servers):
     )
     operator = Operator(f"127.0.0.1:{second.port}", seeded.tokens["manager"])
 
-    async def answer() -> None:
+    async def respond() -> None:
         await assert_eventually(lambda: agent.commands, message="command")
-        await agent.answer_snapshot(
+        await agent.send_snapshot(
             agent.commands[0], jpeg=jpeg_of(8, 6), width=8, height=6
         )
 
     try:
-        answering = asyncio.create_task(answer())
+        responding = asyncio.create_task(respond())
         started = time.monotonic()
         response = await operator.RequestSnapshot(
             config_pb2.RequestSnapshotRequest(camera_id="cam-1", wait_seconds=10)
         )
         waited = time.monotonic() - started
-        await answering
+        await responding
     finally:
         await agent.close()
         await operator.close()
 
     assert response.snapshot.state == config_pb2.SNAPSHOT_STATE_COMPLETED
     assert (response.snapshot.width, response.snapshot.height) == (8, 6)
-    # The answer arrives by notification, well before the poll interval of 1 s.
+    # The Snapshot record arrives by notification, well before the poll interval of 1 s.
     assert waited < 1.0
 
 

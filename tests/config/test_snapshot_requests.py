@@ -1,4 +1,4 @@
-"""Snapshot requests through ConfigService, answered by a fake agent stream."""
+"""Snapshot requests through ConfigService, completed by a fake agent stream."""
 
 import asyncio
 import time
@@ -8,9 +8,9 @@ import numpy as np
 from config_harness import FakeAgent, assert_eventually, config_pb2, jpeg_of
 
 
-async def answer_first_command(agent: FakeAgent, **fields) -> None:
+async def snapshot_first_command(agent: FakeAgent, **fields) -> None:
     await assert_eventually(lambda: agent.commands, message="snapshot command")
-    await agent.answer_snapshot(agent.commands[0], **fields)
+    await agent.send_snapshot(agent.commands[0], **fields)
 
 
 async def test_snapshot_round_trip(operator, agent):
@@ -18,13 +18,13 @@ async def test_snapshot_round_trip(operator, agent):
     manager = operator("manager")
     jpeg = jpeg_of(320, 240)
 
-    answering = asyncio.create_task(
-        answer_first_command(client, jpeg=jpeg, width=320, height=240)
+    responding = asyncio.create_task(
+        snapshot_first_command(client, jpeg=jpeg, width=320, height=240)
     )
     response = await manager.RequestSnapshot(
         config_pb2.RequestSnapshotRequest(camera_id="cam-1", wait_seconds=10)
     )
-    await answering
+    await responding
 
     command = client.commands[0]
     assert command.take_snapshot.camera_id == "cam-1"
@@ -46,26 +46,26 @@ async def test_snapshot_round_trip(operator, agent):
 async def test_snapshot_error_is_failed(operator, agent):
     client = await agent().connect()
     manager = operator("manager")
-    answering = asyncio.create_task(
-        answer_first_command(client, jpeg=jpeg_of(64, 48), width=64, height=48)
+    responding = asyncio.create_task(
+        snapshot_first_command(client, jpeg=jpeg_of(64, 48), width=64, height=48)
     )
     first = await manager.RequestSnapshot(
         config_pb2.RequestSnapshotRequest(camera_id="cam-1", wait_seconds=10)
     )
-    await answering
+    await responding
 
     second = await manager.RequestSnapshot(
         config_pb2.RequestSnapshotRequest(camera_id="cam-1", max_bytes=65536)
     )
     await assert_eventually(lambda: len(client.commands) == 2, message="2 commands")
     assert client.commands[1].take_snapshot.max_bytes == 65536
-    await client.answer_snapshot(client.commands[1], error="camera cam-1 is offline")
+    await client.send_snapshot(client.commands[1], error="camera cam-1 is offline")
 
     async def failed() -> bool:
-        answer = await manager.GetSnapshot(
+        response = await manager.GetSnapshot(
             config_pb2.GetSnapshotRequest(request_id=second.snapshot.request_id)
         )
-        return answer.snapshot.state == config_pb2.SNAPSHOT_STATE_FAILED
+        return response.snapshot.state == config_pb2.SNAPSHOT_STATE_FAILED
 
     await assert_eventually(failed, message="second request failed")
     latest = await manager.GetLatestSnapshot(
