@@ -1,14 +1,16 @@
 """Durable, bounded outbox of upstream records in a SQLite file.
 
 Every record the agent sends to the cloud is stored here first and deleted only after
-the cloud's ``Ack`` names its receipt id, so a crash or a lost stream never loses a
-record: the stream client re-sends whatever is still stored.
+the cloud's ``Ack`` names its receipt id. The stream client re-sends whatever is
+still stored, so a crash or a lost stream loses no record. Only the size bounds and
+the cloud's rejections below remove records that the cloud has not acked.
 
 Durability: the file runs in WAL mode with ``synchronous=FULL``. SQLite then syncs the
 write-ahead log to disk before each ``COMMIT`` returns, so a record whose ``put()`` has
 returned survives a SIGKILL of the agent and a power loss (on a disk that honours
-fsync). ``synchronous=NORMAL`` would survive a SIGKILL but could roll back the last
-commits on power loss, which is why it is not used.
+fsync). SQLite's documentation of ``PRAGMA synchronous`` says that in WAL mode
+``NORMAL`` survives application crashes but may roll back the last commits after a
+power loss or OS crash, which is why it is not used here.
 
 Bounds: ``max_records`` and ``max_bytes`` (sum of the stored message sizes) limit the
 outbox. When a new record would exceed either bound, records are dropped in this
@@ -48,12 +50,14 @@ log = structlog.get_logger(__name__)
 
 SCHEMA_VERSION = 1
 
-# Chunk size for statements with one parameter per receipt id; SQLite allows 32,766
-# parameters per statement since 3.32.
+# Receipt ids per statement where each id is one parameter. SQLite allows 32,766
+# parameters per statement since 3.32, so 500 leaves a wide margin.
 _PARAMETER_CHUNK = 500
 
 
 class RecordKind(StrEnum):
+    """Payload kind of an upstream record, which sets its retention priority."""
+
     HEARTBEAT = "heartbeat"
     METRIC_BUCKET = "metric_bucket"
     ALERT = "alert"
@@ -79,7 +83,7 @@ DEFAULT_BUSY_TIMEOUT_MS = 5_000
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS records (
-    -- Insertion order; AUTOINCREMENT never reuses a value, so send order is stable.
+    -- Insertion order. AUTOINCREMENT never reuses a value, so send order is stable.
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
     receipt_id TEXT NOT NULL UNIQUE,
     kind TEXT NOT NULL,
@@ -147,7 +151,7 @@ def _chunks(items: list[str]) -> Iterable[list[str]]:
 
 
 class Outbox:
-    """SQLite outbox; see the module docstring for durability and bounds."""
+    """SQLite outbox of upstream records (durability and bounds: module docstring)."""
 
     def __init__(
         self,
@@ -183,18 +187,18 @@ class Outbox:
     # -- opening --------------------------------------------------------------
 
     def _open(self, busy_timeout_ms: int) -> sqlite3.Connection:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
             connection = sqlite3.connect(
                 self.path,
                 timeout=busy_timeout_ms / 1000,
                 isolation_level=None,
                 check_same_thread=False,
             )
-        except sqlite3.Error as error:
+        except (OSError, sqlite3.Error) as error:
             raise OutboxError(
-                f"cannot open outbox file {self.path}: {error}; check that the "
-                "directory exists and is writable"
+                f"failed to open outbox file {self.path} ({error}). Check that its "
+                "directory is writable by the agent."
             ) from error
         try:
             self._configure(connection, busy_timeout_ms)
@@ -202,8 +206,8 @@ class Outbox:
         except sqlite3.DatabaseError as error:
             connection.close()
             raise OutboxError(
-                f"outbox file {self.path} is not a usable SQLite database: {error}; "
-                "move it aside to start with an empty outbox"
+                f"outbox file {self.path} is not a usable SQLite database ({error}). "
+                "Move it aside to start with an empty outbox."
             ) from error
         return connection
 
@@ -212,8 +216,8 @@ class Outbox:
         mode = connection.execute("PRAGMA journal_mode = WAL").fetchone()[0]
         if mode.lower() != "wal":
             raise OutboxError(
-                f"outbox file {self.path} cannot use WAL mode (journal_mode={mode}); "
-                "put the outbox on a local file system"
+                f"outbox file {self.path} cannot use WAL mode (journal_mode={mode}). "
+                "Put the outbox on a local file system."
             )
         connection.execute("PRAGMA synchronous = FULL")
         # Truncate the WAL file back to 4 MiB after checkpoints, so a burst of
@@ -225,8 +229,8 @@ class Outbox:
         if version > SCHEMA_VERSION:
             raise OutboxError(
                 f"outbox file {self.path} has schema version {version}, newer than "
-                f"the {SCHEMA_VERSION} this agent supports; run a newer agent or "
-                "move the file aside"
+                f"version {SCHEMA_VERSION} of this agent. Run a newer agent or move "
+                "the file aside."
             )
         if version == SCHEMA_VERSION:
             return
@@ -245,7 +249,7 @@ class Outbox:
     # -- writing --------------------------------------------------------------
 
     def put(self, receipt_id: str, kind: RecordKind | str, message: bytes) -> bool:
-        """Store one record durably; return whether it was stored.
+        """Store one record durably and return whether it was stored.
 
         Returns False when the receipt id is already stored (the call is then a no-op)
         or when the size bounds dropped the new record at once.
@@ -253,7 +257,7 @@ class Outbox:
         return self.put_many([(receipt_id, kind, message)]) == 1
 
     def put_many(self, records: Iterable[tuple[str, RecordKind | str, bytes]]) -> int:
-        """Store several records in one transaction; return how many were stored."""
+        """Store several records in one transaction and return how many were stored."""
         rows = [_validated_row(*record, max_bytes=self.max_bytes) for record in records]
         if not rows:
             return 0
@@ -334,7 +338,7 @@ class Outbox:
                 )
 
     def ack(self, receipt_ids: Iterable[str]) -> int:
-        """Delete the records the cloud has stored; return how many were deleted.
+        """Delete the records the cloud has stored and return how many were deleted.
 
         Unknown receipt ids are ignored: a record may have been acked before or
         dropped by the size bound.
@@ -361,7 +365,7 @@ class Outbox:
         return len(deleted_sizes)
 
     def reject(self, receipt_id: str, reason: str) -> bool:
-        """Move a rejected record to the dead letters; return whether it was stored."""
+        """Move a rejected record to the dead letters and return whether it existed."""
         with self._lock:
             self._require_open()
             with self._transaction():
@@ -418,26 +422,22 @@ class Outbox:
         """
         _require_positive("limit", limit)
         excluded = set(exclude)
-        with self._lock:
-            self._require_open()
-            rows = self._connection.execute(
-                "SELECT seq, receipt_id, kind, priority, message, created_time,"
-                " attempts FROM records WHERE seq > ? ORDER BY seq LIMIT ?",
-                (after_seq, limit + len(excluded)),
-            ).fetchall()
+        rows = self._fetch_all(
+            "SELECT seq, receipt_id, kind, priority, message, created_time,"
+            " attempts FROM records WHERE seq > ? ORDER BY seq LIMIT ?",
+            (after_seq, limit + len(excluded)),
+        )
         records = [_record_from_row(row) for row in rows if row[1] not in excluded]
         return records[:limit]
 
     def dead_letters(self, limit: int = 100) -> list[DeadLetter]:
         """Return the newest rejected records, newest first."""
         _require_positive("limit", limit)
-        with self._lock:
-            self._require_open()
-            rows = self._connection.execute(
-                "SELECT receipt_id, kind, message, created_time, attempts,"
-                " rejected_time, reason FROM dead_letters ORDER BY id DESC LIMIT ?",
-                (limit,),
-            ).fetchall()
+        rows = self._fetch_all(
+            "SELECT receipt_id, kind, message, created_time, attempts,"
+            " rejected_time, reason FROM dead_letters ORDER BY id DESC LIMIT ?",
+            (limit,),
+        )
         return [
             DeadLetter(
                 receipt_id=row[0],
@@ -453,27 +453,19 @@ class Outbox:
 
     def counts_by_kind(self) -> dict[RecordKind, int]:
         """Return the number of stored records per kind (kinds with none omitted)."""
-        with self._lock:
-            self._require_open()
-            rows = self._connection.execute(
-                "SELECT kind, count(*) FROM records GROUP BY kind"
-            ).fetchall()
+        rows = self._fetch_all("SELECT kind, count(*) FROM records GROUP BY kind")
         return {RecordKind(kind): count for kind, count in rows}
 
     def last_seq(self) -> int:
         """Return the sequence number of the newest stored record, 0 when empty."""
-        with self._lock:
-            self._require_open()
-            row = self._connection.execute("SELECT max(seq) FROM records").fetchone()
+        [row] = self._fetch_all("SELECT max(seq) FROM records")
         return int(row[0] or 0)
 
     def sqlite_settings(self) -> dict[str, str | int]:
         """Return the durability settings in force on the outbox connection."""
-        with self._lock:
-            self._require_open()
-            journal_mode = self._connection.execute("PRAGMA journal_mode").fetchone()
-            synchronous = self._connection.execute("PRAGMA synchronous").fetchone()
-            busy_timeout = self._connection.execute("PRAGMA busy_timeout").fetchone()
+        [journal_mode] = self._fetch_all("PRAGMA journal_mode")
+        [synchronous] = self._fetch_all("PRAGMA synchronous")
+        [busy_timeout] = self._fetch_all("PRAGMA busy_timeout")
         # PRAGMA synchronous reports 0 OFF, 1 NORMAL, 2 FULL, 3 EXTRA.
         synchronous_names = {0: "OFF", 1: "NORMAL", 2: "FULL", 3: "EXTRA"}
         return {
@@ -532,9 +524,18 @@ class Outbox:
         if self._closed:
             raise OutboxError(f"outbox {self.path} is closed")
 
+    def _fetch_all(self, sql: str, parameters: tuple = ()) -> list[tuple]:
+        """Run one read query under the lock, raising OutboxError when it fails."""
+        with self._lock:
+            self._require_open()
+            try:
+                return self._connection.execute(sql, parameters).fetchall()
+            except sqlite3.Error as error:
+                raise OutboxError(f"outbox {self.path} read failed: {error}") from error
+
     @contextmanager
     def _transaction(self) -> Iterator[None]:
-        """Run the block in ``BEGIN IMMEDIATE`` ... ``COMMIT``; roll back on error."""
+        """Run the block in ``BEGIN IMMEDIATE`` ... ``COMMIT``, rolled back on error."""
         self._connection.execute("BEGIN IMMEDIATE")
         try:
             yield
@@ -572,7 +573,7 @@ def _validated_row(
     if len(payload) > max_bytes:
         raise ValueError(
             f"message of receipt {receipt_id} is {len(payload)} bytes, more than the "
-            f"outbox max_bytes={max_bytes}; shrink the record or raise max_bytes"
+            f"outbox max_bytes={max_bytes}. Shrink the record or raise max_bytes."
         )
     return (
         receipt_id,

@@ -8,19 +8,23 @@ from the ``Outbox`` to the cloud:
   replaces a dead one. The call carries ``authorization: Bearer <token>`` and sends
   ``Hello`` first.
 - Send: records go in outbox insertion order, at most ``window_size`` unacked at once.
-  The records stay on disk; the client holds only the receipt ids in flight, so its
-  memory stays flat however long the cloud is down.
+  The records stay on disk and the client holds only the receipt ids in flight, so
+  its memory stays flat however long the cloud is down.
 - Receive: ``Ack`` deletes the named records from the outbox and opens the window,
   ``RecordError`` moves the record to the outbox's dead letters, and ``ConfigUpdate``
   and ``Command`` go to the agent's handlers one at a time in arrival order.
 - Reconnect: exponential backoff with full jitter, reset after a healthy connection.
   Every unacked record is re-sent on the next stream because it is still stored.
   Status codes that a retry cannot fix soon (UNAUTHENTICATED, PERMISSION_DENIED,
-  INVALID_ARGUMENT, FAILED_PRECONDITION, UNIMPLEMENTED) are logged as errors and
-  retried every ``rejected_retry_seconds`` instead of stopping, because an operator
-  can fix the token or the agent's registration while the agent keeps recording. A
-  token given as a callable is read again for every attempt, so a rotated token file
-  takes effect without a restart.
+  INVALID_ARGUMENT, FAILED_PRECONDITION, UNIMPLEMENTED) and an unreadable token file
+  are logged as errors and retried every ``rejected_retry_seconds`` instead of
+  stopping, because an operator can fix the token or the agent's registration while
+  the agent keeps recording. A token given as a callable is read again for every
+  attempt, so a rotated token file takes effect without a restart.
+- Handlers: ``on_config_update`` and ``on_command`` run one at a time on the event
+  loop. While one runs, up to ``handler_queue_size`` messages wait, and then the
+  client stops reading the stream (acks included), so handlers should return within
+  seconds and put their answers (``ConfigAck``, ``Snapshot``) into the outbox.
 - Stop: ``stop()`` sends the records stored before it was called, waits for their
   acks for at most ``shutdown_flush_seconds`` and closes the channel. Records stored
   later, and any still unacked, stay in the outbox for the next run.
@@ -33,18 +37,28 @@ import asyncio
 import random
 from collections.abc import Awaitable, Callable
 from contextlib import suppress
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from importlib.metadata import PackageNotFoundError, version
 
 import grpc
 import structlog
 from dalevision.edge.v1 import edge_pb2
 
-from dale_common.keepalive import KeepaliveSettings
-from edge.backoff import BackoffSettings
 from edge.outbox import Outbox, OutboxError
 from edge.receipts import hello_receipt_id, record_kind
+from edge.stream_settings import StreamSettings, StreamStats
+
+__all__ = [
+    "AckTimeoutError",
+    "CommandHandler",
+    "ConnectTimeoutError",
+    "ConfigUpdateHandler",
+    "REJECTED_CODES",
+    "StreamClient",
+    "StreamSettings",
+    "StreamStats",
+    "TokenSource",
+]
 
 log = structlog.get_logger(__name__)
 
@@ -64,120 +78,47 @@ REJECTED_CODES = frozenset(
 
 # Details grpcio gives a call whose write failed because the call had ended.
 _CORE_WRITE_FAILURE = "Internal error from Core"
+# After the flush, time for the cloud to end the half-closed call.
+_HALF_CLOSE_WAIT_SECONDS = 1.0
 
 ConfigUpdateHandler = Callable[[edge_pb2.ConfigUpdate], Awaitable[None]]
 CommandHandler = Callable[[edge_pb2.Command], Awaitable[None]]
 TokenSource = str | Callable[[], str]
 
 
-def _software_version() -> str:
-    try:
-        return version("dalevision")
-    except PackageNotFoundError:
-        return "unknown"
-
-
-@dataclass(frozen=True)
-class StreamSettings:
-    """Settings of one agent's stream; durations in seconds, sizes in bytes."""
-
-    target: str
-    """Cloud address as ``host:port``."""
-    agent_id: str
-    software_version: str = field(default_factory=_software_version)
-    window_size: int = 256
-    """Maximum number of records sent and not yet acked."""
-    send_batch_size: int = 64
-    """Records read from the outbox per query."""
-    backoff: BackoffSettings = field(default_factory=BackoffSettings)
-    rejected_retry_seconds: float = 300.0
-    """Delay before retrying after a status in ``REJECTED_CODES`` (jittered down to
-    half of it)."""
-    healthy_connection_seconds: float = 30.0
-    """A stream open this long, or one that received any message, resets backoff."""
-    ack_timeout_seconds: float = 120.0
-    """Reconnect when records are in flight and no Ack or RecordError came this long."""
-    shutdown_flush_seconds: float = 5.0
-    max_send_message_bytes: int = 4 * 1024 * 1024
-    """Larger records are dead-lettered instead of sent, because the channel would
-    fail the whole stream on them."""
-    max_receive_message_bytes: int = 16 * 1024 * 1024
-    keepalive: KeepaliveSettings = field(default_factory=KeepaliveSettings)
-    use_tls: bool = False
-    root_certificates: bytes | None = field(default=None, repr=False)
-    """PEM roots for TLS; None uses the system roots."""
-    handshake_probe_seconds: float = 1.0
-    """After a write failure that hid the cloud's status, the next attempt waits
-    this long for the cloud to end the call before it sends Hello."""
-    handler_queue_size: int = 64
-    """ConfigUpdate and Command messages waiting for their handler; a full queue
-    pauses reading from the stream."""
-
-    def __post_init__(self) -> None:
-        if not self.target:
-            raise ValueError("target='' is invalid: use the cloud address host:port")
-        if not self.agent_id:
-            raise ValueError("agent_id='' is invalid: use the agent's registered id")
-        for name in ("window_size", "send_batch_size", "handler_queue_size"):
-            _require_positive(name, getattr(self, name))
-        for name in ("max_send_message_bytes", "max_receive_message_bytes"):
-            _require_positive(name, getattr(self, name))
-        for name in (
-            "rejected_retry_seconds",
-            "healthy_connection_seconds",
-            "ack_timeout_seconds",
-            "shutdown_flush_seconds",
-            "handshake_probe_seconds",
-        ):
-            if not getattr(self, name) > 0:
-                raise ValueError(
-                    f"{name}={getattr(self, name)!r} is invalid: use a value > 0"
-                )
-
-    def channel_options(self) -> list[tuple[str, int]]:
-        return [
-            *self.keepalive.channel_options(),
-            # Measured with grpcio 1.85: without this option a keepalive ping that
-            # gets no ack closes the transport only after the general HTTP/2 ping
-            # timeout (60 s by default), not after keepalive_timeout_ms.
-            ("grpc.http2.ping_timeout_ms", self.keepalive.agent_ping_timeout_ms),
-            ("grpc.max_send_message_length", self.max_send_message_bytes),
-            ("grpc.max_receive_message_length", self.max_receive_message_bytes),
-            # Bidirectional streams are never retried transparently; this client
-            # retries itself.
-            ("grpc.enable_retries", 0),
-        ]
-
-
-@dataclass
-class StreamStats:
-    """Counters since the client was created."""
-
-    connection_attempts: int = 0
-    connections: int = 0
-    records_sent: int = 0
-    records_acked: int = 0
-    records_rejected: int = 0
-    last_error: str = ""
-
-
 @dataclass(frozen=True)
 class _Outcome:
-    code: grpc.StatusCode | None
+    """How one stream attempt ended."""
+
+    reason: str
+    """The gRPC status code name, or a local one such as ACK_TIMEOUT."""
     details: str
     healthy: bool
+    retry_slowly: bool = False
 
 
 class AckTimeoutError(Exception):
     """Records were in flight and the cloud sent no Ack for ``ack_timeout_seconds``."""
 
 
+class ConnectTimeoutError(Exception):
+    """The stream was not open within ``connect_timeout_seconds``."""
+
+
+# Reasons of the local errors that end a stream attempt.
+_LOCAL_REASONS: dict[type[Exception], str] = {
+    AckTimeoutError: "ACK_TIMEOUT",
+    ConnectTimeoutError: "CONNECT_TIMEOUT",
+    OutboxError: "OUTBOX_ERROR",
+}
+
+
 class _Connection:
-    """State of one stream; a reconnect starts a new one, re-sending from seq 0."""
+    """State of one stream. A reconnect starts a new one that re-sends from seq 0."""
 
     def __init__(self, call: grpc.aio.StreamStreamCall, now: float) -> None:
         self.call = call
-        self.inflight: dict[str, int] = {}
+        self.inflight: set[str] = set()
         self.cursor = 0
         self.opened_at = now
         self.last_progress = now
@@ -186,7 +127,7 @@ class _Connection:
 
 
 class StreamClient:
-    """Sends outbox records to the cloud; see the module docstring."""
+    """Client that streams outbox records to the cloud, as the module docstring says."""
 
     def __init__(
         self,
@@ -237,7 +178,7 @@ class StreamClient:
         return len(self._connection.inflight) if self._connection else 0
 
     async def submit(self, request: edge_pb2.ConnectRequest) -> bool:
-        """Store a record in the outbox and wake the sender; return whether it is new.
+        """Store a record in the outbox, wake the sender and return whether it is new.
 
         The record needs its receipt id set (see ``edge.receipts``). Records stored
         directly with ``Outbox.put`` wake the sender too.
@@ -276,7 +217,11 @@ class StreamClient:
         if flush_seconds is None:
             flush_seconds = self.settings.shutdown_flush_seconds
         if not self._stopping.is_set():
-            self._stop_seq = await asyncio.to_thread(self.outbox.last_seq)
+            try:
+                self._stop_seq = await asyncio.to_thread(self.outbox.last_seq)
+            except OutboxError as error:
+                # Nothing can be read to flush, so only the acks in flight count.
+                self._log.error("stream.flush_skipped", error=str(error))
             self._stopping.set()
             self._wake.set()
             self._log.info(
@@ -301,7 +246,7 @@ class StreamClient:
             await asyncio.wait({self._main_task})
 
     async def wait_drained(self, timeout_seconds: float) -> bool:
-        """Wait until the outbox is empty; return False if it is not within the time."""
+        """Wait until the outbox is empty and return False if it is not in time."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout_seconds
         while True:
@@ -361,12 +306,13 @@ class StreamClient:
             )
 
     def _retry_delay(self, outcome: _Outcome, attempt: int) -> float:
-        code_name = outcome.code.name if outcome.code else "NONE"
-        if outcome.code in REJECTED_CODES:
+        if outcome.retry_slowly:
             delay = self._rng.uniform(0.5, 1.0) * self.settings.rejected_retry_seconds
             self._log.error(
-                "stream.rejected_by_cloud",
-                code=code_name,
+                "stream.token_unreadable"
+                if outcome.reason == "TOKEN_UNREADABLE"
+                else "stream.rejected_by_cloud",
+                code=outcome.reason,
                 details=outcome.details,
                 retry_in_seconds=round(delay, 3),
                 hint="check the agent token and that the agent id is registered",
@@ -377,7 +323,7 @@ class StreamClient:
             "stream.retry",
             attempt=attempt + 1,
             delay_seconds=round(delay, 3),
-            code=code_name,
+            code=outcome.reason,
             details=outcome.details,
         )
         return delay
@@ -397,6 +343,7 @@ class StreamClient:
         )
 
     def _metadata(self) -> tuple[tuple[str, str], ...]:
+        """Return the call metadata, raising OSError when a token file is unreadable."""
         token = self._token() if callable(self._token) else self._token
         return (("authorization", f"Bearer {token.strip()}"),)
 
@@ -414,52 +361,76 @@ class StreamClient:
 
     async def _run_connection(self) -> _Outcome:
         """Open one stream and run it until it fails or the flush after stop ends."""
-        loop = asyncio.get_running_loop()
         self.stats.connection_attempts += 1
+        try:
+            metadata = self._metadata()
+        except OSError as error:
+            details = f"the agent token could not be read: {error}"
+            self.stats.last_error = details
+            return _Outcome("TOKEN_UNREADABLE", details, False, retry_slowly=True)
         channel = self._make_channel()
         call = channel.stream_stream(
             CONNECT_METHOD,
             request_serializer=None,
             response_deserializer=edge_pb2.ConnectResponse.FromString,
-        )(metadata=self._metadata())
-        connection = _Connection(call, loop.time())
+        )(metadata=metadata)
+        connection = _Connection(call, asyncio.get_running_loop().time())
         self._connection = connection
         tasks: list[asyncio.Task[None]] = []
         try:
-            await call.wait_for_connection()
-            if self._probe_next_connection and await self._ended_before_hello(call):
+            if await self._open_stream(connection):
                 return await self._outcome(connection, None)
-            await call.write(self._hello())
-            connection.established = True
-            self.stats.connections += 1
-            self._log.info(
-                "stream.connected",
-                target=self.settings.target,
-                outbox_depth=self.outbox.depth(),
-            )
             sender = asyncio.create_task(self._send_loop(connection))
             receiver = asyncio.create_task(self._receive_loop(connection))
             tasks = [sender, receiver]
             done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
             if sender in done and sender.exception() is None:
                 await self._finish_flush(connection, receiver)
-                return _Outcome(grpc.StatusCode.OK, "stopped", healthy=True)
+                return _Outcome("OK", "stopped", healthy=True)
             error = next((task.exception() for task in done if task.exception()), None)
             return await self._outcome(connection, error)
-        except (grpc.aio.AioRpcError, asyncio.InvalidStateError) as error:
+        except (
+            grpc.aio.AioRpcError,
+            asyncio.InvalidStateError,
+            ConnectTimeoutError,
+        ) as error:
             return await self._outcome(connection, error)
         finally:
             for task in tasks:
                 task.cancel()
-            for task in tasks:
-                with suppress(asyncio.CancelledError, Exception):
-                    await task
+            await asyncio.gather(*tasks, return_exceptions=True)
             call.cancel()
             self._connection = None
             await channel.close(grace=None)
 
+    async def _open_stream(self, connection: _Connection) -> bool:
+        """Wait for the call to start, send Hello and return whether the call ended.
+
+        Raises ``ConnectTimeoutError`` after ``connect_timeout_seconds``.
+        """
+        call = connection.call
+        try:
+            async with asyncio.timeout(self.settings.connect_timeout_seconds):
+                await call.wait_for_connection()
+                if self._probe_next_connection and await self._ended_before_hello(call):
+                    return True
+                await call.write(self._hello())
+        except TimeoutError:
+            raise ConnectTimeoutError(
+                f"no stream to {self.settings.target} within "
+                f"{self.settings.connect_timeout_seconds} s (connect_timeout_seconds)"
+            ) from None
+        connection.established = True
+        self.stats.connections += 1
+        self._log.info(
+            "stream.connected",
+            target=self.settings.target,
+            outbox_depth=self.outbox.depth(),
+        )
+        return False
+
     async def _ended_before_hello(self, call: grpc.aio.StreamStreamCall) -> bool:
-        """Wait without writing for the cloud to end the call; return whether it did.
+        """Wait without writing for the cloud to end the call and return whether it did.
 
         Used after an INTERNAL write failure that hid the real status: a call with
         no write in progress keeps the status the cloud sends (e.g.
@@ -480,9 +451,8 @@ class StreamClient:
         """Half-close the stream after the flush and let the cloud end it."""
         with suppress(grpc.aio.AioRpcError, asyncio.InvalidStateError):
             await connection.call.done_writing()
-        with suppress(TimeoutError, grpc.aio.AioRpcError):
-            async with asyncio.timeout(1.0):
-                await receiver
+        # The cloud ends the call once it has answered everything it read.
+        await asyncio.wait({receiver}, timeout=_HALF_CLOSE_WAIT_SECONDS)
         self._log.info("stream.flushed", outbox_depth=self.outbox.depth())
 
     async def _outcome(
@@ -490,8 +460,11 @@ class StreamClient:
     ) -> _Outcome:
         """Describe how a stream ended, log it and re-raise programming errors."""
         call = connection.call
+        retry_slowly = False
         if isinstance(error, grpc.aio.AioRpcError):
             code, details = error.code(), error.details() or ""
+            reason = code.name
+            retry_slowly = code in REJECTED_CODES
             # When the cloud ends the call while a write is under way (e.g. it
             # rejects the token as Hello goes out), grpcio 1.85 reports INTERNAL
             # "Internal error from Core" and the real status is lost. The next
@@ -499,35 +472,35 @@ class StreamClient:
             self._probe_next_connection = (
                 code == grpc.StatusCode.INTERNAL and _CORE_WRITE_FAILURE in details
             )
-        elif isinstance(error, AckTimeoutError | OutboxError):
-            code, details = None, str(error)
+        elif type(error) in _LOCAL_REASONS:
+            reason, details = _LOCAL_REASONS[type(error)], str(error)
         elif error is None or isinstance(error, asyncio.InvalidStateError):
-            # The cloud ended the stream; its status says why.
+            # The cloud ended the stream, and its status says why.
             code, details = await call.code(), await call.details() or ""
+            reason = code.name
+            retry_slowly = code in REJECTED_CODES
         else:
             raise error
-        loop = asyncio.get_running_loop()
-        duration = loop.time() - connection.opened_at
+        duration = asyncio.get_running_loop().time() - connection.opened_at
         healthy = connection.received_any or (
             duration >= self.settings.healthy_connection_seconds
         )
-        self.stats.last_error = f"{code.name if code else 'NONE'}: {details}"
-        if not connection.established:
-            # The retry line that follows carries the code and details.
-            return _Outcome(code, details, healthy)
-        self._log.warning(
-            "stream.disconnected",
-            code=code.name if code else "NONE",
-            details=details,
-            connected_seconds=round(duration, 3),
-            in_flight=len(connection.inflight),
-        )
-        return _Outcome(code, details, healthy)
+        self.stats.last_error = f"{reason}: {details}"
+        if connection.established:
+            # A failed attempt gets only the retry line, which has the same fields.
+            self._log.warning(
+                "stream.disconnected",
+                code=reason,
+                details=details,
+                connected_seconds=round(duration, 3),
+                in_flight=len(connection.inflight),
+            )
+        return _Outcome(reason, details, healthy, retry_slowly)
 
     # -- sending -----------------------------------------------------------------
 
     async def _send_loop(self, connection: _Connection) -> None:
-        """Send stored records within the window; return once a stop flush is done."""
+        """Send stored records within the window until a stop flush is done."""
         while True:
             self._wake.clear()
             if await self._send_available(connection):
@@ -556,7 +529,7 @@ class StreamClient:
                 continue
             if not connection.inflight:
                 connection.last_progress = asyncio.get_running_loop().time()
-            connection.inflight[record.receipt_id] = record.seq
+            connection.inflight.add(record.receipt_id)
             await connection.call.write(record.message)
             sent.append(record.receipt_id)
         if sent:
@@ -567,7 +540,7 @@ class StreamClient:
     async def _reject_oversized(self, receipt_id: str, size: int) -> None:
         reason = (
             f"record is {size} bytes, more than max_send_message_bytes="
-            f"{self.settings.max_send_message_bytes}; it was never sent"
+            f"{self.settings.max_send_message_bytes}, so it was never sent"
         )
         if await asyncio.to_thread(self.outbox.reject, receipt_id, reason):
             self.stats.records_rejected += 1
@@ -611,7 +584,7 @@ class StreamClient:
         receipt_ids = list(ack.receipt_ids)
         deleted = await asyncio.to_thread(self.outbox.ack, receipt_ids)
         for receipt_id in receipt_ids:
-            connection.inflight.pop(receipt_id, None)
+            connection.inflight.discard(receipt_id)
         self.stats.records_acked += deleted
         self._on_wake()
 
@@ -622,7 +595,7 @@ class StreamClient:
         reason = f"{code} {error.field}={error.value!r}: {error.message}"
         if await asyncio.to_thread(self.outbox.reject, error.receipt_id, reason):
             self.stats.records_rejected += 1
-        connection.inflight.pop(error.receipt_id, None)
+        connection.inflight.discard(error.receipt_id)
         self._on_wake()
 
     async def _run_handlers(self) -> None:
@@ -660,8 +633,3 @@ class StreamClient:
         except Exception:
             # Handlers are agent code; a failure there must not stop the transport.
             self._log.exception("stream.handler_failed", payload=payload, **ids)
-
-
-def _require_positive(name: str, value: int) -> None:
-    if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
-        raise ValueError(f"{name}={value!r} is invalid: use a positive integer")

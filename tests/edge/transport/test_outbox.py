@@ -367,7 +367,7 @@ def test_corrupt_file_raises_outbox_error(tmp_path):
     path = tmp_path / "broken.db"
     path.write_bytes(b"this is not a sqlite database" * 100)
 
-    with pytest.raises(OutboxError, match="move it aside"):
+    with pytest.raises(OutboxError, match="Move it aside"):
         Outbox(path)
 
 

@@ -474,3 +474,78 @@ async def test_submit_requires_receipt_id(outbox, stream_settings):
     else:
         raise AssertionError("submit accepted a record without receipt id")
     assert outbox.depth() == 0
+
+
+async def test_unreadable_token_file_retried_slowly(
+    outbox, gateway, stream_settings, running_clients, tmp_path
+):
+    fake, target = gateway
+    token_file = tmp_path / "missing.token"
+    settings = stream_settings(target, rejected_retry_seconds=0.3)
+    with capture_logs() as logs:
+        client = StreamClient(outbox, settings, token_file.read_text)
+        await client.submit(bucket_request(0))
+        await running_clients(client)
+        await assert_eventually(
+            lambda: events_named(logs, "stream.token_unreadable"), 5.0
+        )
+
+        token_file.write_text(TOKEN + "\n")
+        await assert_eventually(lambda: outbox.depth() == 0, 5.0)
+
+    [first, *_] = events_named(logs, "stream.token_unreadable")
+    assert first["code"] == "TOKEN_UNREADABLE"
+    assert "missing.token" in first["details"]
+    assert 0.15 <= first["retry_in_seconds"] <= 0.3
+    assert fake.authorizations == [f"Bearer {TOKEN}"]
+
+
+async def test_silent_server_hits_connect_timeout(outbox, stream_settings):
+    accepted: list[asyncio.StreamWriter] = []
+
+    async def hold_silently(_reader, writer):
+        accepted.append(writer)
+
+    server = await asyncio.start_server(hold_silently, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    settings = stream_settings(f"127.0.0.1:{port}", connect_timeout_seconds=0.3)
+    try:
+        with capture_logs() as logs:
+            client = StreamClient(outbox, settings, TOKEN)
+            run_task = asyncio.create_task(client.run())
+            await assert_eventually(
+                lambda: len(events_named(logs, "stream.retry")) >= 2, 10.0
+            )
+            await asyncio.wait_for(client.stop(flush_seconds=1.0), 3.0)
+            await asyncio.wait_for(run_task, 1.0)
+    finally:
+        server.close()
+        for writer in accepted:
+            writer.close()
+
+    retries = events_named(logs, "stream.retry")
+    assert {event["code"] for event in retries} == {"CONNECT_TIMEOUT"}
+    assert "connect_timeout_seconds" in retries[0]["details"]
+    assert not client.connected
+
+
+async def test_outbox_failure_retried_not_fatal(
+    outbox, gateway, stream_settings, running_clients
+):
+    fake, target = gateway
+    with capture_logs() as logs:
+        client = StreamClient(outbox, stream_settings(target), TOKEN)
+        run_task = await running_clients(client)
+        await assert_eventually(lambda: client.connected)
+
+        outbox.close()
+        client.wake()
+        await assert_eventually(
+            lambda: any(
+                event["code"] == "OUTBOX_ERROR"
+                for event in events_named(logs, "stream.retry")
+            ),
+            5.0,
+        )
+
+    assert not run_task.done()
