@@ -4,14 +4,20 @@ Each frame's timestamp is the configured start time plus the frame's position in
 video (``CAP_PROP_POS_MSEC``, or frame index / fps when the container reports no
 position). Two runs over one file therefore give the same timestamps to the
 millisecond, whatever the machine's speed.
+
+A decoder thread reads a few frames ahead, so decoding the next frame overlaps with
+inference on the current one (OpenCV releases the GIL while it decodes).
 """
 
 from __future__ import annotations
 
+import contextvars
+import queue
 import threading
 import time
 
 import cv2
+import numpy as np
 import structlog
 
 from edge.sources.base import Frame, RateMeter, SourceError, SourceState, SourceStatus
@@ -20,6 +26,11 @@ log = structlog.get_logger(__name__)
 
 # Used when the container reports no frame rate.
 FALLBACK_FPS = 25.0
+# Decoded frames waiting for the pipeline; 768x576 BGR frames take 1.3 MB each.
+READ_AHEAD_FRAMES = 4
+# How often a blocked decoder or reader checks for close().
+_POLL_SECONDS = 0.1
+_END_OF_FILE = None
 
 
 class FileSource:
@@ -48,7 +59,6 @@ class FileSource:
         self._loop = loop
         self._log = log.bind(camera_id=camera_id, source=path)
 
-        self._capture: cv2.VideoCapture | None = None
         self._fps = FALLBACK_FPS
         self._state = SourceState.CONNECTING
         self._last_error = ""
@@ -58,14 +68,17 @@ class FileSource:
         self._meter = RateMeter()
         self._stop = threading.Event()
         self._lock = threading.Lock()
-        # Held while the capture decodes, so close() never releases it mid-read.
-        self._capture_lock = threading.Lock()
+        self._decoded: queue.Queue[tuple[np.ndarray, float] | None] = queue.Queue(
+            READ_AHEAD_FRAMES
+        )
+        self._decoder: threading.Thread | None = None
 
-        # Position bookkeeping, touched only by the reading thread.
+        # Position bookkeeping of the decoder thread.
         self._decoded_in_pass = 0
         self._pass_offset = 0.0
         self._pass_duration = 0.0
         self._last_video_seconds: float | None = None
+        # Pacing and frame-rate limit, used by the reading thread.
         self._last_emitted_video_seconds: float | None = None
         self._pace_origin: tuple[float, float] | None = None
 
@@ -79,7 +92,6 @@ class FileSource:
             )
         fps = capture.get(cv2.CAP_PROP_FPS)
         self._fps = fps if fps and fps > 0 else FALLBACK_FPS
-        self._capture = capture
         self._set_state(SourceState.ONLINE, "")
         self._log.info(
             "file_source_opened",
@@ -88,22 +100,40 @@ class FileSource:
             realtime=self._realtime,
             loop=self._loop,
         )
+        # A copy of the caller's context keeps ids bound with structlog.contextvars.
+        self._decoder = threading.Thread(
+            target=contextvars.copy_context().run,
+            args=(self._decode_loop, capture),
+            name="file-decoder",
+            daemon=True,
+        )
+        self._decoder.start()
 
     @property
     def finished(self) -> bool:
         return self._state is SourceState.FINISHED
 
+    # Reading thread
+
     def read(self, timeout: float = 1.0) -> Frame | None:
         """Return the next frame; None at the end of the file or after ``close()``.
 
-        ``timeout`` is unused: a file never waits for data, and pacing waits are
+        Waits for the decoder at most ``timeout`` seconds. Pacing waits are
         interrupted by ``close()``.
         """
+        deadline = time.monotonic() + timeout
         while not self._stop.is_set():
-            decoded = self._decode_next()
-            if decoded is None:
+            try:
+                item = self._decoded.get(timeout=_POLL_SECONDS)
+            except queue.Empty:
+                if time.monotonic() > deadline:
+                    return None
+                continue
+            if item is _END_OF_FILE:
+                self._set_state(SourceState.FINISHED, "")
+                self._log.info("file_source_finished", frames_delivered=self._delivered)
                 return None
-            image, video_seconds = decoded
+            image, video_seconds = item
             if self._skip_for_max_fps(video_seconds):
                 continue
             self._last_emitted_video_seconds = video_seconds
@@ -112,24 +142,69 @@ class FileSource:
             return self._deliver(image, video_seconds)
         return None
 
-    def _decode_next(self):
-        with self._capture_lock:
-            capture = self._capture
-            if capture is None:
-                return None
-            return self._decode_from(capture)
+    def _skip_for_max_fps(self, video_seconds: float) -> bool:
+        if not self._min_interval or self._last_emitted_video_seconds is None:
+            return False
+        elapsed = video_seconds - self._last_emitted_video_seconds
+        # The tolerance keeps 10 fps video at max_fps=5 at exactly every second frame.
+        return elapsed < self._min_interval - 1e-6
 
-    def _decode_from(self, capture: cv2.VideoCapture):
+    def _wait_for_play_time(self, video_seconds: float) -> bool:
+        now = time.monotonic()
+        if self._pace_origin is None:
+            self._pace_origin = (now, video_seconds)
+        origin_wall, origin_video = self._pace_origin
+        delay = origin_wall + (video_seconds - origin_video) - now
+        if delay > 0:
+            return not self._stop.wait(delay)
+        return True
+
+    def _deliver(self, image: np.ndarray, video_seconds: float) -> Frame:
+        now = time.monotonic()
+        timestamp = round(self._start_time + video_seconds, 3)
+        height, width = image.shape[:2]
+        with self._lock:
+            index = self._delivered
+            self._delivered += 1
+            self._frame_size = (width, height)
+            self._last_frame_time = timestamp
+        self._meter.mark(now)
+        return Frame(
+            image=image, timestamp=timestamp, index=index, captured_monotonic=now
+        )
+
+    # Decoder thread
+
+    def _decode_loop(self, capture: cv2.VideoCapture) -> None:
+        try:
+            while not self._stop.is_set():
+                decoded = self._decode_next(capture)
+                if not self._put(decoded):
+                    return
+                if decoded is _END_OF_FILE:
+                    return
+        finally:
+            capture.release()
+
+    def _put(self, item) -> bool:
+        """Queue a decoded frame; False when close() was called while waiting."""
+        while not self._stop.is_set():
+            try:
+                self._decoded.put(item, timeout=_POLL_SECONDS)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def _decode_next(self, capture: cv2.VideoCapture):
         ok, image = capture.read()
         if not ok:
             if not self._loop or self._decoded_in_pass == 0:
-                self._finish()
-                return None
+                return _END_OF_FILE
             self._rewind(capture)
             ok, image = capture.read()
             if not ok:
-                self._finish()
-                return None
+                return _END_OF_FILE
         return image, self._video_seconds(capture)
 
     def _video_seconds(self, capture: cv2.VideoCapture) -> float:
@@ -157,47 +232,7 @@ class FileSource:
         capture.set(cv2.CAP_PROP_POS_FRAMES, 0)
         self._log.info("file_source_looped", video_offset_seconds=self._pass_offset)
 
-    def _skip_for_max_fps(self, video_seconds: float) -> bool:
-        if not self._min_interval or self._last_emitted_video_seconds is None:
-            return False
-        elapsed = video_seconds - self._last_emitted_video_seconds
-        # The tolerance keeps 10 fps video at max_fps=5 at exactly every second frame.
-        return elapsed < self._min_interval - 1e-6
-
-    def _wait_for_play_time(self, video_seconds: float) -> bool:
-        now = time.monotonic()
-        if self._pace_origin is None:
-            self._pace_origin = (now, video_seconds)
-        origin_wall, origin_video = self._pace_origin
-        delay = origin_wall + (video_seconds - origin_video) - now
-        if delay > 0:
-            return not self._stop.wait(delay)
-        return True
-
-    def _deliver(self, image, video_seconds: float) -> Frame:
-        now = time.monotonic()
-        timestamp = round(self._start_time + video_seconds, 3)
-        height, width = image.shape[:2]
-        with self._lock:
-            index = self._delivered
-            self._delivered += 1
-            self._frame_size = (width, height)
-            self._last_frame_time = timestamp
-        self._meter.mark(now)
-        return Frame(
-            image=image, timestamp=timestamp, index=index, captured_monotonic=now
-        )
-
-    def _finish(self) -> None:
-        self._set_state(SourceState.FINISHED, "")
-        self._log.info("file_source_finished", frames_delivered=self._delivered)
-        self._release()
-
-    def _release(self) -> None:
-        # Callers on the reading thread already hold the capture lock.
-        capture, self._capture = self._capture, None
-        if capture is not None:
-            capture.release()
+    # Status
 
     def _set_state(self, state: SourceState, error: str) -> None:
         with self._lock:
@@ -221,7 +256,9 @@ class FileSource:
     def close(self) -> None:
         """Stop reading; a pacing wait in ``read()`` returns at once."""
         self._stop.set()
-        with self._capture_lock:
-            self._release()
+        decoder = self._decoder
+        if decoder is not None and decoder is not threading.current_thread():
+            # The decoder checks the stop flag after each frame it decodes.
+            decoder.join(timeout=5.0)
         if self._state is not SourceState.FINISHED:
             self._set_state(SourceState.OFFLINE, "")
