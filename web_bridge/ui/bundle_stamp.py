@@ -1,13 +1,15 @@
 """Record or check the hashes of the files the UI bundle is built from.
 
 ``scripts/build_ui.sh`` runs ``bundle_stamp.py write`` after bundling, which lists
-the SHA-256 of every input in ``web_bridge/static/app.js.inputs``. ``bundle_stamp.py
+the SHA-256 of every input in ``web_bridge/static/app.js.inputs`` (of .proto files
+without their comments). ``bundle_stamp.py
 check`` (run by the tests) exits 1 and names the files that changed since, so a
 committed bundle cannot silently fall behind its TypeScript sources or protos.
 The check needs neither Node nor npm.
 """
 
 import hashlib
+import re
 import sys
 from pathlib import Path
 
@@ -37,10 +39,22 @@ def input_files() -> list[Path]:
     return sorted(files)
 
 
+# Comments and layout of a .proto file do not reach the bundle, which embeds
+# descriptors without source info, so they are left out of its hash.
+_PROTO_COMMENT = re.compile(r"//[^\n]*|/\*.*?\*/", re.DOTALL)
+
+
+def content_hash(path: Path) -> str:
+    data = path.read_bytes()
+    if path.suffix == ".proto":
+        text = _PROTO_COMMENT.sub(" ", data.decode("utf-8"))
+        data = " ".join(text.split()).encode("utf-8")
+    return hashlib.sha256(data).hexdigest()
+
+
 def current_hashes() -> dict[str, str]:
     return {
-        path.relative_to(ROOT).as_posix(): hashlib.sha256(path.read_bytes()).hexdigest()
-        for path in input_files()
+        path.relative_to(ROOT).as_posix(): content_hash(path) for path in input_files()
     }
 
 

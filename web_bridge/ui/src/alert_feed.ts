@@ -67,8 +67,9 @@ export class AlertFeed {
   private controller: AbortController | null = null;
 
   constructor(
-    private readonly api: Api,
+    private readonly api: Pick<Api, "alerts">,
     private readonly onUnauthenticated: () => void,
+    private readonly retryDelay: (attempt: number) => number = retryDelayMs,
   ) {}
 
   start(): void {
@@ -170,7 +171,7 @@ export class AlertFeed {
       // A stream that delivered messages was healthy: retry soon. One that failed
       // at once backs off further on every attempt.
       attempt = received ? 1 : attempt + 1;
-      const delay = retryDelayMs(attempt);
+      const delay = this.retryDelay(attempt);
       this.setState({
         kind: "retrying",
         retryAt: Date.now() + delay,

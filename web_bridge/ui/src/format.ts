@@ -75,3 +75,44 @@ export function enumLabel(
   }
   return name.toLowerCase().replaceAll("_", " ");
 }
+
+const DAY_MS = 86_400_000;
+const LOCAL_INPUT_PATTERN = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})$/;
+
+// Milliseconds that `timeZone` is ahead of UTC at `date`.
+function zoneOffsetMs(date: Date, timeZone: string): number {
+  const text = formatDateTime(date, timeZone);
+  const [day, time] = text.split(" ");
+  const [year, month, dayOfMonth] = day.split("-").map(Number);
+  const [hour, minute, second] = time.split(":").map(Number);
+  const wallClock = Date.UTC(year, month - 1, dayOfMonth, hour, minute, second);
+  return wallClock - Math.floor(date.getTime() / 1000) * 1000;
+}
+
+/**
+ * Return the instant that a datetime-local value ("2026-01-05T09:30") names in
+ * `timeZone`, or null when the value is malformed. A wall-clock time that occurs
+ * twice when clocks go back is the first of the two, and one skipped when clocks
+ * go forward moves forward by the length of the skip.
+ */
+export function zonedInputToDate(value: string, timeZone: string): Date | null {
+  const match = LOCAL_INPUT_PATTERN.exec(value);
+  if (match === null) {
+    return null;
+  }
+  const [year, month, day, hour, minute] = match.slice(1).map(Number);
+  const wallClock = Date.UTC(year, month - 1, day, hour, minute);
+  // The zone's offsets a day before and after cover any one clock change.
+  const candidates = [-DAY_MS, DAY_MS]
+    .map((shift) => wallClock - zoneOffsetMs(new Date(wallClock + shift), timeZone))
+    .sort((a, b) => a - b);
+  const exact = candidates.find(
+    (candidate) => dateToZonedInput(new Date(candidate), timeZone) === value,
+  );
+  return new Date(exact ?? candidates[candidates.length - 1]);
+}
+
+/** Format an instant as a datetime-local value in `timeZone`. */
+export function dateToZonedInput(date: Date, timeZone: string): string {
+  return formatDateTime(date, timeZone).slice(0, 16).replace(" ", "T");
+}

@@ -29,7 +29,10 @@ export interface CanvasCallbacks {
 const HANDLE_RADIUS_SHARE = 1 / 110;
 // A click this close to the first corner (in handle radii) closes the polygon.
 const CLOSE_DISTANCE_RADII = 2;
-const ARROW_LENGTH_SHARE = 1 / 16;
+const ARROW_LENGTH_SHARE = 1 / 12;
+// An arrow pointing more sideways than this (as a share of its length) gets its
+// label beside it rather than centred beyond its tip.
+const SIDEWAYS_ARROW = 0.3;
 
 type Drag =
   | { kind: "vertex"; key: number; index: number }
@@ -512,9 +515,11 @@ export class RoiCanvas {
         "text",
         {
           class: "shape-label",
-          x: tip.x + normal.x * radius * 2,
-          y: tip.y + normal.y * radius * 2,
+          x: tip.x + normal.x * radius,
+          y: tip.y + normal.y * radius * 3 + radius,
           "font-size": radius * 2.6,
+          "text-anchor":
+            normal.x > SIDEWAYS_ARROW ? "start" : normal.x < -SIDEWAYS_ARROW ? "end" : "middle",
         },
         `in (${line.id})`,
       ),

@@ -7,7 +7,7 @@ import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { describeError } from "../api";
 import { renderChart, type Series } from "../chart";
 import { el, labelled, replaceChildren, select } from "../dom";
-import { dateOf } from "../format";
+import { dateOf, dateToZonedInput, zonedInputToDate } from "../format";
 import { type Camera, ListCamerasRequestSchema } from "../gen/dalevision/ops/v1/camera_pb";
 import {
   Granularity,
@@ -63,12 +63,6 @@ const GRANULARITIES: ReadonlyArray<readonly [string, string]> = [
 
 function floorTo(time: number, periodMs: number): number {
   return Math.floor(time / periodMs) * periodMs;
-}
-
-/** Format a Date for a datetime-local input, in the browser's time zone. */
-function localInputValue(date: Date): string {
-  const shifted = new Date(date.getTime() - date.getTimezoneOffset() * MINUTE_MS);
-  return shifted.toISOString().slice(0, 16);
 }
 
 interface Range {
@@ -153,22 +147,16 @@ export function chartsView(context: AppContext): View {
     GRANULARITIES,
     String(Granularity.MINUTE),
   );
-  const now = new Date();
-  const startInput = el("input", {
-    type: "datetime-local",
-    "data-testid": "charts-start",
-    value: localInputValue(new Date(now.getTime() - HOUR_MS)),
-  });
-  const endInput = el("input", {
-    type: "datetime-local",
-    "data-testid": "charts-end",
-    value: localInputValue(now),
-  });
+  // Custom ranges are entered in the store's time zone, like the chart axes.
+  const startInput = el("input", { type: "datetime-local", "data-testid": "charts-start" });
+  const endInput = el("input", { type: "datetime-local", "data-testid": "charts-end" });
+  const zoneNote = el("span", { class: "muted", "data-testid": "charts-time-zone" });
   const customFields = el(
     "div",
     { class: "inline-fields" },
     labelled("From", startInput),
     labelled("To", endInput),
+    zoneNote,
   );
   const summary = el("p", { class: "muted", "data-testid": "charts-summary" });
   const chartsBox = el("div", { class: "stack", "data-testid": "charts" });
@@ -176,23 +164,41 @@ export function chartsView(context: AppContext): View {
   let cameras: Camera[] = [];
   let stopLive: (() => void) | null = null;
   let querySerial = 0;
+  // The last relative range shown, which a new custom range starts from.
+  let lastRelative = "1h";
+
+  const storeTimeZone = (): string =>
+    stores.find((store) => store.storeId === storeSelect.value)?.timeZone || "UTC";
+
+  const relativeRange = (choice: string): Range => {
+    // Whole periods only: the open period at the end is included as it fills.
+    const period = PERIOD_MS[Number(granularitySelect.value)];
+    const end = floorTo(Date.now(), period) + period;
+    return { start: new Date(end - RANGE_MS[choice]), end: new Date(end) };
+  };
 
   const currentRange = (): Range | null => {
     const choice = rangeSelect.value;
-    const granularity = Number(granularitySelect.value);
-    if (choice === "custom") {
-      const start = new Date(startInput.value);
-      const end = new Date(endInput.value);
-      if (Number.isNaN(start.getTime()) || Number.isNaN(end.getTime())) {
-        notice.show("error", "Enter both the start and the end of the custom range.");
-        return null;
-      }
-      return { start, end };
+    if (choice !== "custom") {
+      return relativeRange(choice);
     }
-    // Whole periods only: the open period at the end is included as it fills.
-    const period = PERIOD_MS[granularity];
-    const end = floorTo(Date.now(), period) + period;
-    return { start: new Date(end - RANGE_MS[choice]), end: new Date(end) };
+    const start = zonedInputToDate(startInput.value, storeTimeZone());
+    const end = zonedInputToDate(endInput.value, storeTimeZone());
+    if (start === null || end === null) {
+      notice.show("error", "Enter both the start and the end of the custom range.");
+      return null;
+    }
+    return { start, end };
+  };
+
+  const fillCustomRange = () => {
+    const timeZone = storeTimeZone();
+    zoneNote.textContent = `times in ${timeZone}`;
+    if (startInput.value === "" || endInput.value === "") {
+      const range = relativeRange(lastRelative);
+      startInput.value = dateToZonedInput(range.start, timeZone);
+      endInput.value = dateToZonedInput(range.end, timeZone);
+    }
   };
 
   const fillCameras = () => {
@@ -313,9 +319,11 @@ export function chartsView(context: AppContext): View {
     stopLive = null;
     customFields.hidden = rangeSelect.value !== "custom";
     if (rangeSelect.value === "custom") {
+      fillCustomRange();
       void query();
       return;
     }
+    lastRelative = rangeSelect.value;
     stopLive = repeat(query, LIVE_REFRESH_MS);
   };
 

@@ -313,9 +313,12 @@ export function roiView(context: AppContext): View {
         } else if (pushed !== undefined) {
           state = "waiting";
           text = `Waiting for the agent to apply version ${pushed}`;
+        } else if (status.desiredVersion === 0n) {
+          state = "local";
+          text = "No config pushed yet: the agent runs its local file";
         } else if (status.inSync) {
           state = "applied";
-          text = "Runs the newest version";
+          text = `Runs the newest version, ${status.appliedVersion}`;
         } else if (status.rejectedVersion > 0n && status.rejectedVersion >= status.desiredVersion) {
           state = "rejected";
           text = `Rejected version ${status.rejectedVersion}: ${status.rejectionReason}`;
