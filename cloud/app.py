@@ -90,7 +90,12 @@ class CloudApp:
                 await hook()
             except Exception:
                 log.exception("shutdown_hook_failed", hook=_name(hook))
-        await self._ordered_hooks.join()
+        try:
+            await asyncio.wait_for(
+                self._ordered_hooks.join(), self.settings.shutdown_grace_seconds
+            )
+        except TimeoutError:
+            log.error("alert_hooks_unfinished", queued=self._ordered_hooks.qsize())
         if self._background:
             await asyncio.wait(
                 self._background, timeout=self.settings.shutdown_grace_seconds

@@ -66,6 +66,8 @@ class IngestBatcher:
         self._settings = settings
         self._on_commit = on_commit
         self._pending: deque[_Pending] = deque()
+        # The batch being written, until its futures are completed.
+        self._writing: list[_Pending] = []
         self._wakeup = asyncio.Event()
         self._idle = asyncio.Event()
         self._idle.set()
@@ -82,6 +84,21 @@ class IngestBatcher:
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="ingest-batcher")
+        self._task.add_done_callback(self._on_stopped)
+
+    def _on_stopped(self, task: asyncio.Task) -> None:
+        # The loop only ends by cancellation in ``close``; anything else is a
+        # fault that would leave every waiting stream without an answer.
+        if task.cancelled() or task.exception() is None:
+            return
+        error = task.exception()
+        self._closing = True
+        for pending in [*self._writing, *self._pending]:
+            if not pending.future.done():
+                pending.future.set_exception(error)
+        self._pending.clear()
+        self._idle.set()
+        log.error("batcher_stopped_by_error", error=repr(error))
 
     def submit(self, record: IngestRecord) -> asyncio.Future[RecordProblem | None]:
         """Queue a record; the future completes after its transaction commits."""
@@ -112,13 +129,12 @@ class IngestBatcher:
                 timeout_seconds=timeout_seconds,
                 unwritten_records=len(self._pending),
             )
+        unfinished = [*self._writing, *self._pending]
         if self._task is not None:
             self._task.cancel()
-            try:
-                await self._task
-            except asyncio.CancelledError:
-                pass
-        for pending in self._pending:
+            # A loop that died of an error has reported it in ``_on_stopped``.
+            await asyncio.gather(self._task, return_exceptions=True)
+        for pending in unfinished:
             pending.future.cancel()
         self._pending.clear()
         self._executor.shutdown(wait=False, cancel_futures=True)
@@ -144,19 +160,24 @@ class IngestBatcher:
 
     async def _commit(self, batch: list[_Pending]) -> None:
         records = [pending.record for pending in batch]
+        # Kept until every future is completed, so ``close`` and ``_on_stopped``
+        # can cancel or fail a batch that is still being written.
+        self._writing = batch
         try:
             result = await self._write_until_committed(records)
         except Exception as error:
             # Not a database error: a fault in the writer. The records stay
             # unacked and each waiting stream decides what to do.
-            log.exception("batch_write_crashed", records=len(records))
             for pending in batch:
                 if not pending.future.done():
                     pending.future.set_exception(error)
+            self._writing = []
+            log.exception("batch_write_crashed", records=len(records))
             return
         for index, pending in enumerate(batch):
             if not pending.future.done():
                 pending.future.set_result(result.problems.get(index))
+        self._writing = []
         if self._on_commit is not None:
             try:
                 self._on_commit(records, result)

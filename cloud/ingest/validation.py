@@ -45,6 +45,8 @@ MAX_RECEIPT_ID_LENGTH = 200
 MAX_ID_LENGTH = 64
 MAX_TEXT_LENGTH = 2000
 MAX_BUCKET_SECONDS = 3600
+# Integer columns are 32-bit on Postgres.
+MAX_INTEGER = 2**31 - 1
 # Times before this are taken as an unset or broken clock.
 EARLIEST_VALID_TIME = datetime(2000, 1, 1, tzinfo=UTC)
 # Relative slack for min <= avg <= max, so rounding in the average passes.
@@ -462,7 +464,8 @@ def _validate_alert(
 def _validate_config_ack(
     receipt_id: str, ack: edge_pb2.ConfigAck, context: ValidationContext
 ) -> ConfigAckRecord:
-    if ack.version <= 0:
+    _check_count("config_ack.version", ack.version)
+    if ack.version == 0:
         raise _invalid(
             "config_ack.version",
             ack.version,
@@ -571,6 +574,8 @@ def _check_length(field: str, value: str, max_length: int) -> None:
 def _check_count(field: str, value: int) -> None:
     if value < 0:
         raise _invalid(field, value, f"{field} is negative: counts start at 0")
+    if value > MAX_INTEGER:
+        raise _invalid(field, value, f"{field} is above the maximum of {MAX_INTEGER}")
 
 
 def _check_non_negative(field: str, value: float) -> None:

@@ -3,9 +3,22 @@
 from collections.abc import AsyncIterator, Callable
 
 import pytest
+import structlog
 from cloud_harness import ScriptedAgent, Tenancy, seed_tenancy, start_test_server
 
 from cloud.server import RunningServer
+
+
+@pytest.fixture(autouse=True)
+def restore_structlog():
+    """Undo ``configure_logging`` calls made by CLI tests.
+
+    The CLI binds structlog to the sys.stderr of the moment, which pytest closes
+    after the test; later tests would then log into a closed file.
+    """
+    saved = structlog.get_config()
+    yield
+    structlog.configure(**saved)
 
 
 @pytest.fixture
