@@ -2,7 +2,7 @@
 
 The core tables (organizations, stores, cameras, alert events, ...) live in
 ``cloud.db.models``. Migration 0002 creates these tables and the extra indexes on
-``alert_events`` declared at the end of this module.
+``alert_events`` and ``metric_buckets`` declared at the end of this module.
 """
 
 from datetime import datetime
@@ -20,7 +20,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from cloud.db.base import Base, utc_now
-from cloud.db.models import AlertEvent
+from cloud.db.models import AlertEvent, MetricBucket
 
 
 class User(Base):
@@ -208,3 +208,9 @@ Index(
     AlertEvent.__table__.c.updated_at,
 )
 Index("ix_alert_events_received", AlertEvent.__table__.c.received_at)
+# Metrics queries read one store's buckets over a time range.
+Index(
+    "ix_metric_buckets_store_start",
+    MetricBucket.__table__.c.store_id,
+    MetricBucket.__table__.c.start_time,
+)
