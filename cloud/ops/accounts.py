@@ -8,7 +8,7 @@ transaction.
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from cloud.db.base import new_id
@@ -134,6 +134,14 @@ def revoke_session(session: Session, session_id: int, now: datetime) -> None:
         .where(UserSession.id == session_id, UserSession.revoked_at.is_(None))
         .values(revoked_at=now)
     )
+
+
+def purge_expired_sessions(session: Session, expired_before: datetime) -> int:
+    """Delete sessions that expired before a time; return how many."""
+    result = session.execute(
+        delete(UserSession).where(UserSession.expires_at < expired_before)
+    )
+    return result.rowcount
 
 
 def describe_caller(session: Session, caller: Caller) -> tuple[User, Organization]:

@@ -15,7 +15,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from cloud.db.base import utc_now
-from cloud.ops import passwords
+from cloud.ops import accounts, passwords
 from cloud.ops.alert_watch import AlertHub
 from cloud.ops.auth import Authenticator
 from cloud.ops.conversion_rules import evaluate_conversion_rules
@@ -73,6 +73,7 @@ class OpsRuntime:
             "alert_poller": self.hub.run_poller,
             "rule_sweeper": self._run_rule_sweeper,
             "conversion_rules": self._run_conversion_rules,
+            "session_purge": self._run_session_purge,
         }
         for name, loop in loops.items():
             self._tasks.append(asyncio.create_task(loop(), name=f"ops-{name}"))
@@ -148,6 +149,27 @@ class OpsRuntime:
             log.error("conversion_rules_failed", error=str(error))
             return
         self.announce(report)
+
+    # Sessions
+
+    async def _run_session_purge(self) -> None:
+        while True:
+            await asyncio.sleep(self.settings.session_purge_interval_seconds)
+            await self.purge_expired_sessions()
+
+    async def purge_expired_sessions(self) -> int:
+        """Delete sessions expired longer than the retention; return how many."""
+        retention = timedelta(hours=self.settings.session_retention_hours)
+        try:
+            purged = await self.database.run(
+                accounts.purge_expired_sessions, self.clock() - retention
+            )
+        except SQLAlchemyError as error:
+            log.error("session_purge_failed", error=str(error))
+            return 0
+        if purged:
+            log.info("sessions_purged", count=purged)
+        return purged
 
     # Passwords
 

@@ -15,6 +15,10 @@ class OpsSettings:
     # rejected until the oldest failure leaves the window.
     login_max_failures: int = 10
     login_failure_window_seconds: float = 300.0
+    # Expired login sessions are deleted this long after they expire, so the
+    # error for an expired token stays "expired" for a while before "invalid".
+    session_retention_hours: float = 7 * 24
+    session_purge_interval_seconds: float = 3600.0
     # A camera whose last heartbeat is older than this is reported offline.
     camera_stale_after_seconds: float = 90.0
 

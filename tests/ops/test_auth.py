@@ -281,3 +281,32 @@ async def test_logs_never_hold_secrets(ops, org, capsys):
         assert PASSWORD not in text
         assert "wrong password!" not in text
         assert org.agent_token not in text
+
+
+async def test_old_expired_sessions_are_purged(ops, org):
+    now = datetime.now(UTC)
+    with ops.session() as session, session.begin():
+        old = accounts.issue_session(
+            session,
+            org.user_ids["viewer"],
+            org.organization_id,
+            now - timedelta(days=30),
+            timedelta(hours=1),
+        )
+        recent = accounts.issue_session(
+            session,
+            org.user_ids["viewer"],
+            org.organization_id,
+            now - timedelta(hours=3),
+            timedelta(hours=1),
+        )
+    assert await ops.runtime.purge_expired_sessions() == 1
+    old_call = whoami(ops, old.token)
+    recent_call = whoami(ops, recent.token)
+    with pytest.raises(grpc.aio.AioRpcError) as gone:
+        await old_call
+    assert "invalid token" in gone.value.details()
+    with pytest.raises(grpc.aio.AioRpcError) as expired:
+        await recent_call
+    assert "expired" in expired.value.details()
+    assert (await whoami(ops, org.tokens["viewer"])).role == auth_pb2.ROLE_VIEWER

@@ -77,8 +77,8 @@ class AgentServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def RevokeAgentToken(self, request, context):
-        """Revoke every active token of an agent. Streams already open stay open until
-        they reconnect.
+        """Revoke every active token of an agent. The cloud closes streams opened with
+        a revoked token within its token recheck interval (30 seconds by default).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
