@@ -33,6 +33,8 @@ log = structlog.get_logger(__name__)
 
 # Maximum number of alerts one sweep evaluates; the rest wait for the next one.
 SWEEP_BATCH_SIZE = 1_000
+# Alert ids named in one log line at most.
+MAX_LOGGED_ALERT_IDS = 20
 
 
 class OpsRuntime:
@@ -106,7 +108,9 @@ class OpsRuntime:
                 )
         except SQLAlchemyError as error:
             log.error(
-                "alert_evaluation_failed", alert_ids=alert_ids[:20], error=str(error)
+                "alert_evaluation_failed",
+                alert_ids=alert_ids[:MAX_LOGGED_ALERT_IDS],
+                error=str(error),
             )
             return
         self.announce(report)

@@ -168,13 +168,13 @@ async def test_delete_store_keeps_history(ops, org):
         token,
     )
     assert [(r.rule_id, r.active) for r in rules.rules] == [(rule.rule.rule_id, False)]
-    kept = await ops.call(
+    stored_alert = await ops.call(
         alert_pb2_grpc.AlertServiceStub,
         "GetAlert",
         alert_pb2.GetAlertRequest(alert_id=alert_id),
         token,
     )
-    assert kept.alert.store_id == org.store_id
+    assert stored_alert.alert.store_id == org.store_id
     code = await connect_code(ops, org.agent_id, org.agent_token)
     assert code == grpc.StatusCode.UNAUTHENTICATED
 
