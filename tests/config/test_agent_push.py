@@ -232,9 +232,16 @@ async def run_buf_curl(result: Scenario, address: str, seeded: Seeded) -> None:
         ] >= 3
 
     await assert_eventually(applied, 30, 0.05, "version 3 applied")
-    result.curl_status = await asyncio.to_thread(
-        buf_curl, address, token, "GetRolloutStatus", {"agentId": "agent-a"}
-    )
+
+    # A heartbeat built just before the switch may still report version 2 for a
+    # moment, so the status is read until it shows version 3.
+    async def status_in_sync() -> bool:
+        result.curl_status = await asyncio.to_thread(
+            buf_curl, address, token, "GetRolloutStatus", {"agentId": "agent-a"}
+        )
+        return result.curl_status["status"].get("appliedVersion") == "3"
+
+    await assert_eventually(status_in_sync, 30, 0.2, "rollout status in sync")
 
 
 async def restart_offline(result, config_path, seeded, video, model) -> None:

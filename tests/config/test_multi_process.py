@@ -9,6 +9,7 @@ import time
 from collections.abc import AsyncIterator
 
 import pytest
+import structlog
 from config_harness import (
     REGISTRARS,
     FakeAgent,
@@ -16,6 +17,7 @@ from config_harness import (
     assert_eventually,
     config_pb2,
     execute,
+    free_port,
     jpeg_of,
     seed,
     server_settings,
@@ -23,6 +25,7 @@ from config_harness import (
 )
 
 from cloud.config_push import install_config_push
+from cloud.config_push.listener import PostgresListener
 from cloud.config_push.settings import ConfigPushSettings
 from cloud.server import RunningServer, start_server
 
@@ -164,3 +167,24 @@ async def test_listener_reconnects_and_resends(two_servers):
 
     assert listener.connects == 2
     assert agent.updates[0].version == 1
+
+
+async def test_listener_retries_with_backoff():
+    # Nothing listens on this loopback port, so every connect fails.
+    url = f"postgresql+psycopg2://postgres@127.0.0.1:{free_port()}/nowhere"
+    settings = ConfigPushSettings(
+        listener_retry_initial_seconds=0.05, listener_retry_max_seconds=0.2
+    )
+    listener = PostgresListener(url, "channel", lambda _: None, lambda: None, settings)
+    with structlog.testing.capture_logs() as logs:
+        listener.start()
+
+        def failures() -> list[dict]:
+            return [e for e in logs if e["event"] == "config_listener_connect_failed"]
+
+        await assert_eventually(lambda: len(failures()) >= 4, message="4 failures")
+        await listener.stop()
+
+    delays = [event["retry_in_seconds"] for event in failures()[:4]]
+    assert delays == [0.05, 0.1, 0.2, 0.2]
+    assert listener.connects == 0
