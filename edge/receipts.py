@@ -1,9 +1,10 @@
 """Receipt ids: stable idempotency keys of upstream records.
 
-A receipt id is made from what identifies a record, never from when it was sent, so a
+A receipt id is made from what identifies a record, not from when it was sent, so a
 record re-created after a crash (e.g. the same minute bucket computed again from the
 same video) gets the same id and the cloud stores it once. Heartbeats and ``Hello``
-have no identity besides their send time, so their ids carry it with milliseconds.
+are the exception: they have no identity besides their send time, so their ids
+carry it with milliseconds.
 
 Formats (``/`` separates the parts, which therefore must not contain it)::
 

@@ -17,10 +17,10 @@ from the ``Outbox`` to the cloud:
   Every unacked record is re-sent on the next stream because it is still stored.
   Status codes that a retry cannot fix soon (UNAUTHENTICATED, PERMISSION_DENIED,
   INVALID_ARGUMENT, FAILED_PRECONDITION, UNIMPLEMENTED) and an unreadable token file
-  are logged as errors and retried every ``rejected_retry_seconds`` instead of
-  stopping, because an operator can fix the token or the agent's registration while
-  the agent keeps recording. A token given as a callable is read again for every
-  attempt, so a rotated token file takes effect without a restart.
+  are logged as errors and retried every ``rejected_retry_seconds``. The client does
+  not stop on them, because an operator can fix the token or the agent's
+  registration while the agent keeps recording. A token given as a callable is read
+  again for every attempt, so a rotated token file takes effect without a restart.
 - Handlers: ``on_config_update`` and ``on_command`` run one at a time on the event
   loop. While one runs, up to ``handler_queue_size`` messages wait, and then the
   client stops reading the stream (acks included), so handlers should return within
@@ -88,7 +88,7 @@ TokenSource = str | Callable[[], str]
 
 @dataclass(frozen=True)
 class _Outcome:
-    """How one stream attempt ended."""
+    """End of one stream attempt: its reason and whether the stream was healthy."""
 
     reason: str
     """The gRPC status code name, or a local one such as ACK_TIMEOUT."""
@@ -127,7 +127,7 @@ class _Connection:
 
 
 class StreamClient:
-    """Client that streams outbox records to the cloud, as the module docstring says."""
+    """Client that streams outbox records to the cloud (see the module docstring)."""
 
     def __init__(
         self,
@@ -268,7 +268,7 @@ class StreamClient:
         try:
             loop.call_soon_threadsafe(self._on_wake)
         except RuntimeError:
-            # The loop closed between the check and the call; nothing waits anymore.
+            # The loop closed between the check and the call, so nothing waits.
             return
 
     # -- connection loop ---------------------------------------------------------
@@ -451,7 +451,7 @@ class StreamClient:
         """Half-close the stream after the flush and let the cloud end it."""
         with suppress(grpc.aio.AioRpcError, asyncio.InvalidStateError):
             await connection.call.done_writing()
-        # The cloud ends the call once it has answered everything it read.
+        # The cloud ends the call once it has acked or rejected every record it read.
         await asyncio.wait({receiver}, timeout=_HALF_CLOSE_WAIT_SECONDS)
         self._log.info("stream.flushed", outbox_depth=self.outbox.depth())
 
@@ -475,7 +475,7 @@ class StreamClient:
         elif type(error) in _LOCAL_REASONS:
             reason, details = _LOCAL_REASONS[type(error)], str(error)
         elif error is None or isinstance(error, asyncio.InvalidStateError):
-            # The cloud ended the stream, and its status says why.
+            # The cloud ended the stream, and its status gives the reason.
             code, details = await call.code(), await call.details() or ""
             reason = code.name
             retry_slowly = code in REJECTED_CODES
@@ -631,5 +631,5 @@ class StreamClient:
         try:
             await handler(message)
         except Exception:
-            # Handlers are agent code; a failure there must not stop the transport.
+            # Handlers are agent code, and a failure there must not stop the stream.
             self._log.exception("stream.handler_failed", payload=payload, **ids)

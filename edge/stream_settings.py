@@ -81,11 +81,9 @@ class StreamSettings:
     def channel_options(self) -> list[tuple[str, int]]:
         """Return the options of the agent's ``grpc.aio`` channel."""
         return [
+            # Includes grpc.http2.ping_timeout_ms, without which grpcio 1.85 waits
+            # 60 s for a keepalive ack instead of agent_ping_timeout_ms.
             *self.keepalive.channel_options(),
-            # Measured with grpcio 1.85: without this option a keepalive ping that
-            # gets no ack closes the transport only after the general HTTP/2 ping
-            # timeout (60 s by default), not after keepalive_timeout_ms.
-            ("grpc.http2.ping_timeout_ms", self.keepalive.agent_ping_timeout_ms),
             ("grpc.max_send_message_length", self.max_send_message_bytes),
             ("grpc.max_receive_message_length", self.max_receive_message_bytes),
             # This client retries streams itself, so gRPC's own retries stay off.

@@ -1,7 +1,6 @@
 """Fixtures for outbox and stream client tests."""
 
 import asyncio
-import os
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 
 import pytest
@@ -71,7 +70,6 @@ async def running_clients() -> AsyncIterator[
 
 
 @pytest.fixture(autouse=True)
-def _plain_logs() -> None:
-    """Keep log output readable under pytest and drop the cached configuration."""
+def _reset_structlog() -> None:
+    """Give every test structlog's default configuration, whatever ran before."""
     structlog.reset_defaults()
-    os.environ.setdefault("GRPC_VERBOSITY", "ERROR")

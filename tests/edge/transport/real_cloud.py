@@ -1,9 +1,9 @@
 """The real cloud for stream client tests: the ``dale-cloud`` serve and admin CLI.
 
-``RealCloud`` bootstraps a tenancy with the admin CLI (organization, store, cameras
-``cam-1`` and ``cam-2``, agent ``agent-1`` and its token), runs ``dale-cloud serve`` on
-a loopback port as a subprocess with its log in a file, and reads back what the
-cloud stored.
+``RealCloud`` bootstraps a tenancy with the admin CLI: an organization, a store,
+cameras ``cam-1`` and ``cam-2``, and agent ``agent-1`` with its token. It runs
+``dale-cloud serve`` on a loopback port as a subprocess with its log in a file, and
+reads back what the cloud stored.
 """
 
 import asyncio
@@ -40,7 +40,7 @@ class RealCloud:
         return f"127.0.0.1:{self.port}"
 
     def cli(self, *args: str) -> dict:
-        """Run ``dale-cloud ARGS --database-url URL --json``; return its JSON output."""
+        """Run ``dale-cloud ARGS --database-url URL --json`` and parse its output."""
         command = [sys.executable, "-m", "cloud.cli", *args]
         command += ["--database-url", self.database_url, "--json"]
         result = subprocess.run(
@@ -53,7 +53,7 @@ class RealCloud:
         return json.loads(result.stdout)
 
     def bootstrap(self) -> "RealCloud":
-        """Migrate and create the tenancy; keep the agent's token."""
+        """Migrate and create the tenancy, keeping the agent's token."""
         subprocess.run(
             [sys.executable, "-m", "cloud.cli", "migrate"]
             + ["--database-url", self.database_url],
@@ -108,7 +108,7 @@ class RealCloud:
         return self
 
     async def wait_serving(self, timeout_seconds: float = 60.0) -> None:
-        """Wait until the health service answers SERVING."""
+        """Wait until the health service reports SERVING."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout_seconds
         while not await self._health_serving():

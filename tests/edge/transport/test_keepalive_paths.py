@@ -17,8 +17,8 @@ from transport_helpers import (
 from dale_common.keepalive import KeepaliveSettings
 from edge.stream_client import StreamClient
 
-# Agent pings every second and waits one second for the answer; the server accepts
-# pings every half second.
+# The agent pings every second and waits one second for the ack. The server accepts
+# a ping every half second.
 FAST_KEEPALIVE = KeepaliveSettings(
     agent_ping_interval_ms=1_000,
     agent_ping_timeout_ms=1_000,
@@ -29,9 +29,7 @@ FAST_KEEPALIVE = KeepaliveSettings(
 QUIET_SECONDS = 8.0
 
 
-async def test_quiet_stream_stays_up_without_too_many_pings(
-    outbox, stream_settings, running_clients
-):
+async def test_quiet_stream_no_too_many_pings(outbox, stream_settings, running_clients):
     fake = FakeGateway()
     port = free_port()
     server = await start_gateway(fake, port, FAST_KEEPALIVE.server_options())
@@ -55,12 +53,10 @@ async def test_quiet_stream_stays_up_without_too_many_pings(
     assert len(fake.stored) == 1
 
 
-async def test_server_forbidding_agent_ping_rate_ends_stream(
-    outbox, stream_settings, running_clients
-):
+async def test_strict_ping_policy_ends_stream(outbox, stream_settings, running_clients):
     # The server accepts a ping only every 5 s and closes the connection after two
-    # strikes, so the agent's 1 s pings must end the stream: this shows the quiet
-    # test above would catch a ping rate the server rejects.
+    # strikes, so the agent's 1 s pings must end the stream. This shows that the
+    # quiet test above would catch a ping rate the server rejects.
     strict_server_options = [
         ("grpc.http2.min_recv_ping_interval_without_data_ms", 5_000),
         ("grpc.http2.min_ping_interval_without_data_ms", 5_000),
@@ -87,7 +83,7 @@ async def test_server_forbidding_agent_ping_rate_ends_stream(
     assert "too_many_pings" in first["details"].lower().replace(" ", "_")
 
 
-async def test_blackholed_path_detected_and_reconnected(
+async def test_blackholed_path_detected_reconnected(
     outbox, stream_settings, running_clients
 ):
     fake = FakeGateway()

@@ -204,7 +204,7 @@ def test_alerts_dropped_last_oldest_first(tmp_path):
     assert remaining == [second, third]
 
 
-def test_new_heartbeat_dropped_when_outbox_holds_more_valuable(tmp_path):
+def test_new_heartbeat_dropped_first(tmp_path):
     with Outbox(tmp_path / "o.db", max_records=2) as box:
         bucket = put_kind(box, RecordKind.METRIC_BUCKET, 0)
         alert = put_kind(box, RecordKind.ALERT, 0)

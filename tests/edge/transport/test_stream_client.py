@@ -112,7 +112,7 @@ async def test_window_limits_unacked_records(
 
     await running_clients(client)
 
-    await assert_eventually(lambda: fake.held_count == 8)
+    await assert_eventually(lambda: fake.unacked_count == 8)
     # Give the sender time to overrun the window if it would.
     await asyncio.sleep(0.3)
     assert sum(fake.received.values()) == 8
@@ -120,8 +120,8 @@ async def test_window_limits_unacked_records(
     acked = 0
     while acked < 50:
         expected = min(8, 50 - acked)
-        await assert_eventually(lambda n=expected: fake.held_count == n)
-        fake.ack_held_now()
+        await assert_eventually(lambda n=expected: fake.unacked_count == n)
+        fake.ack_unacked_now()
         acked += expected
         await assert_eventually(lambda n=acked: client.stats.records_acked == n)
     assert len(fake.stored) == 50
@@ -200,7 +200,8 @@ async def test_config_update_and_command_reach_handlers(
             on_command=on_command,
         )
         await running_clients(client)
-        await assert_eventually(lambda: client.connected)
+        # The gateway registers a stream when its Hello arrives.
+        await assert_eventually(lambda: fake.hellos)
 
         await fake.push(
             edge_pb2.ConnectResponse(command=edge_pb2.Command(command_id="fails"))
@@ -230,7 +231,8 @@ async def test_missing_handler_logged(
     with capture_logs() as logs:
         client = StreamClient(outbox, stream_settings(target), TOKEN)
         await running_clients(client)
-        await assert_eventually(lambda: client.connected)
+        # The gateway registers a stream when its Hello arrives.
+        await assert_eventually(lambda: fake.hellos)
 
         await fake.push(
             edge_pb2.ConnectResponse(config_update=edge_pb2.ConfigUpdate(version=9))
@@ -240,7 +242,7 @@ async def test_missing_handler_logged(
     assert events_named(logs, "stream.no_handler")[0]["version"] == 9
 
 
-async def test_unauthenticated_retried_slowly_without_logging_token(
+async def test_unauthenticated_retried_slowly(
     outbox, gateway, stream_settings, running_clients
 ):
     fake, target = gateway
@@ -261,8 +263,8 @@ async def test_unauthenticated_retried_slowly_without_logging_token(
     assert rejected
     assert rejected[0]["code"] == "UNAUTHENTICATED"
     assert all(0.2 <= event["retry_in_seconds"] <= 0.4 for event in rejected)
-    # A rejection that races with the Hello write surfaces as INTERNAL (see the
-    # NOTE in StreamClient._outcome) and takes the normal backoff instead.
+    # A rejection that races with the Hello write surfaces as INTERNAL once, takes
+    # the normal backoff, and the next attempt finds the real status.
     retried_codes = [event["code"] for event in events_named(logs, "stream.retry")]
     assert set(retried_codes) <= {"INTERNAL"}
     assert len(retried_codes) <= 1
@@ -272,7 +274,7 @@ async def test_unauthenticated_retried_slowly_without_logging_token(
     assert TOKEN not in rendered
 
 
-async def test_backoff_grows_then_resets_after_healthy_stream(
+async def test_backoff_resets_after_healthy_stream(
     outbox, stream_settings, running_clients
 ):
     port = free_port()
@@ -336,7 +338,7 @@ async def test_cloud_down_then_started_memory_flat(
 
     assert payload_bytes > 10_000_000
     assert outbox.depth() == 10_000
-    # The client holds none of the 10 MB waiting on disk ...
+    # The client keeps none of the 10 MB waiting on disk in memory ...
     assert traced_waiting - traced_empty < 500_000
     # ... and its memory does not grow while it keeps retrying.
     assert traced_later - traced_waiting < 100_000
@@ -352,9 +354,7 @@ async def test_cloud_down_then_started_memory_flat(
     assert set(fake.received.values()) == {1}
 
 
-async def test_stop_flushes_in_flight_and_keeps_later_records(
-    outbox, gateway, stream_settings
-):
+async def test_stop_flushes_in_flight_only(outbox, gateway, stream_settings):
     fake, target = gateway
     fake.hold_acks = True
     with capture_logs() as logs:
@@ -432,7 +432,7 @@ async def test_ack_timeout_reconnects_and_resends(
     assert all(fake.received[request] >= 2 for request in fake.stored)
 
 
-async def test_oversized_record_dead_lettered_without_sending(
+async def test_oversized_record_dead_lettered(
     outbox, gateway, stream_settings, running_clients
 ):
     fake, target = gateway

@@ -41,7 +41,7 @@ def sqlite_template(tmp_path_factory) -> RealCloud:
 
 @pytest.fixture
 def bootstrapped(database_url, tmp_path, sqlite_template) -> RealCloud:
-    """A cloud database with tenancy and agent token; the server is not started."""
+    """A cloud database with tenancy and agent token, and no server started yet."""
     real = RealCloud(database_url, tmp_path / "cloud.log")
     if database_url.startswith("sqlite"):
         return real.bootstrap_from(sqlite_template)
@@ -127,7 +127,7 @@ async def test_real_cloud_down_at_start_then_started(
     assert sorted(stored) == sorted(request.receipt_id for request in requests)
 
 
-async def test_real_cloud_record_error_dead_letters_unknown_camera(
+async def test_real_cloud_unknown_camera_dead_lettered(
     sqlite_bootstrapped, outbox, stream_settings, running_clients
 ):
     cloud = sqlite_bootstrapped.start()
@@ -154,7 +154,7 @@ async def test_real_cloud_record_error_dead_letters_unknown_camera(
     assert client.connected
 
 
-async def test_real_cloud_rejected_token_recovers_after_rotation(
+async def test_real_cloud_revoked_token_then_rotated(
     sqlite_bootstrapped, outbox, stream_settings, running_clients, tmp_path
 ):
     cloud = sqlite_bootstrapped
@@ -237,6 +237,6 @@ async def test_real_cloud_agent_sigterm_flushes(sqlite_bootstrapped, tmp_path):
     expected = {bucket_request(index).receipt_id for index in range(500)}
     assert code == 0
     assert agent.logged("stream.stopping")
-    # Records flushed before exit are stored; the rest wait in the outbox.
+    # Records flushed before exit are stored, and the rest wait in the outbox.
     assert stored | remaining == expected
     assert not any(cloud.token in line for line in agent.log_lines)

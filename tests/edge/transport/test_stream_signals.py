@@ -12,7 +12,7 @@ async def test_sigterm_flushes_in_flight_records(tmp_path, gateway):
     fake, target = gateway
     fake.hold_acks = True
     agent = await AgentProcess.start(tmp_path / "outbox.db", target, 30)
-    await assert_eventually(lambda: fake.held_count == 30, 15.0)
+    await assert_eventually(lambda: fake.unacked_count == 30, 15.0)
 
     agent.process.send_signal(signal.SIGTERM)
     await assert_eventually(lambda: agent.logged("stream.stopping"), 10.0)
@@ -28,7 +28,7 @@ async def test_sigterm_flushes_in_flight_records(tmp_path, gateway):
     assert not any(TOKEN in line for line in agent.log_lines)
 
 
-async def test_sigkill_mid_stream_then_restart_stores_all_once(tmp_path, gateway):
+async def test_sigkill_restart_stores_all_once(tmp_path, gateway):
     fake, target = gateway
     fake.ack_delay_seconds = 0.05
     path = tmp_path / "outbox.db"

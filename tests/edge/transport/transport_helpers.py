@@ -1,9 +1,9 @@
 """Helpers for outbox and stream client tests: a scripted EdgeGateway server.
 
 ``FakeGateway`` is a real ``grpc.aio`` server on 127.0.0.1 that stores records by
-receipt id the way the cloud does (a duplicate is acked, never stored twice) and can
-be scripted: hold acks, reject records, abort a stream after some records, push
-config updates and commands.
+receipt id the way the cloud does, so a duplicate is acked and never stored twice.
+Tests script it to hold acks, reject records, abort a stream after some records and
+push config updates and commands.
 """
 
 import asyncio
@@ -61,8 +61,8 @@ class GatewaySession:
     def __init__(self) -> None:
         self.outgoing: asyncio.Queue[edge_pb2.ConnectResponse] = asyncio.Queue()
         self.received = 0
-        self.held: list[str] = []
-        self.has_held = asyncio.Event()
+        self.unacked: list[str] = []
+        self.has_unacked = asyncio.Event()
         self.closed = asyncio.Event()
         self.hello: edge_pb2.Hello | None = None
 
@@ -94,30 +94,30 @@ class FakeGateway(edge_pb2_grpc.EdgeGatewayServicer):
         return [session for session in self.sessions if not session.closed.is_set()]
 
     @property
-    def held_count(self) -> int:
-        return sum(len(session.held) for session in self.open_sessions)
+    def unacked_count(self) -> int:
+        return sum(len(session.unacked) for session in self.open_sessions)
 
     async def push(self, response: edge_pb2.ConnectResponse) -> None:
         """Send a message down every open stream."""
         for session in self.open_sessions:
             await session.outgoing.put(response)
 
-    def ack_held_now(self) -> None:
-        """Ack every held record once, and keep holding new ones."""
+    def ack_unacked_now(self) -> None:
+        """Ack every record received so far, and keep holding acks of new ones."""
         for session in self.open_sessions:
-            self._ack_held(session)
+            self._ack_unacked(session)
 
     def release_acks(self) -> None:
-        """Ack everything held and ack new records as they arrive from now on."""
+        """Ack everything received and ack new records as they arrive from now on."""
         self.hold_acks = False
-        self.ack_held_now()
+        self.ack_unacked_now()
 
-    def _ack_held(self, session: GatewaySession) -> None:
-        if not session.held:
+    def _ack_unacked(self, session: GatewaySession) -> None:
+        if not session.unacked:
             return
-        ack = edge_pb2.Ack(receipt_ids=session.held)
-        session.held = []
-        session.has_held.clear()
+        ack = edge_pb2.Ack(receipt_ids=session.unacked)
+        session.unacked = []
+        session.has_unacked.clear()
         session.outgoing.put_nowait(edge_pb2.ConnectResponse(ack=ack))
 
     async def Connect(self, request_iterator, context):  # noqa: N802 (gRPC name)
@@ -153,9 +153,9 @@ class FakeGateway(edge_pb2_grpc.EdgeGatewayServicer):
             await session.outgoing.put(edge_pb2.ConnectResponse(error=error))
             return
         self.stored.setdefault(request.receipt_id, request)
-        session.held.append(request.receipt_id)
-        session.has_held.set()
-        self.max_unacked_seen = max(self.max_unacked_seen, len(session.held))
+        session.unacked.append(request.receipt_id)
+        session.has_unacked.set()
+        self.max_unacked_seen = max(self.max_unacked_seen, len(session.unacked))
         if self.abort_after_records and session.received >= self.abort_after_records:
             self.abort_after_records = None
             self.hold_acks = False
@@ -163,12 +163,12 @@ class FakeGateway(edge_pb2_grpc.EdgeGatewayServicer):
 
     async def _ack_batches(self, session: GatewaySession) -> None:
         while True:
-            await session.has_held.wait()
+            await session.has_unacked.wait()
             await asyncio.sleep(self.ack_delay_seconds)
             if self.hold_acks:
                 await asyncio.sleep(self.ack_delay_seconds)
                 continue
-            self._ack_held(session)
+            self._ack_unacked(session)
 
     async def _write(self, context, session: GatewaySession) -> None:
         while True:
