@@ -112,6 +112,7 @@ export function roiView(context: AppContext): View {
     MODE_HINTS.select,
   );
   const frameNote = el("p", { class: "muted", "data-testid": "roi-frame" });
+  const originNote = el("p", { class: "muted", "data-testid": "roi-origin" });
   const problemsList = el("ul", { class: "problems", "data-testid": "roi-problems" });
   const dirtyState = el("span", { class: "muted", "data-testid": "roi-dirty" }, "");
   const pushButton = el(
@@ -131,6 +132,18 @@ export function roiView(context: AppContext): View {
     "No agent serves this camera's store yet.",
   );
   const rolloutNotice = new Notice("roi-rollout-error");
+
+  // The cloud knows only ROIs set through it. An agent whose camera has none
+  // runs the ROI of its local file, and the first push replaces that ROI.
+  const showOrigin = (userId: string | null, time: Date | null) => {
+    originNote.textContent =
+      userId === null
+        ? "No ROI was set through the cloud for this camera yet: its agent runs the " +
+          "ROI of its local config file, which a push replaces."
+        : `ROI last set by ${userId === context.session.userId ? "you" : userId} at ` +
+          `${formatDateTime(time)}.`;
+    originNote.dataset.origin = userId === null ? "local" : "cloud";
+  };
 
   const showSnapshotState = (state: string, text: string) => {
     snapshotState.textContent = text;
@@ -399,6 +412,10 @@ export function roiView(context: AppContext): View {
       );
       draft = draftFromProto(response.roi);
       roiFrame = { width: response.roi?.frameWidth ?? 0, height: response.roi?.frameHeight ?? 0 };
+      showOrigin(
+        response.updateTime === undefined ? null : response.updateUserId,
+        dateOf(response.updateTime),
+      );
     } catch (error) {
       if (disposed.signal.aborted) {
         return;
@@ -439,6 +456,7 @@ export function roiView(context: AppContext): View {
       pushedVersions = new Map(response.configVersions.map((ref) => [ref.agentId, ref.version]));
       draft = draftFromProto(response.roi);
       roiFrame = { width: response.roi?.frameWidth ?? 0, height: response.roi?.frameHeight ?? 0 };
+      showOrigin(context.session.userId, new Date());
       savedText = draftText(draft);
       canvas.setDraft(draft);
       forms.renderList(null);
@@ -576,6 +594,7 @@ export function roiView(context: AppContext): View {
         modeHint,
         el("div", { class: "roi-stage" }, canvas.element),
         frameNote,
+        originNote,
       ),
       el(
         "aside",
