@@ -27,8 +27,12 @@ the outbox holds only records of higher rank. Each drop logs one line with the
 number of records dropped per kind.
 
 Rejected records: a record the cloud rejects with ``RecordError`` is moved to the
-``dead_letters`` table with the reason (the newest ``max_dead_letters`` are kept), so
-it is never re-sent.
+``dead_letters`` table with the reason, so it is never re-sent. The newest
+``max_dead_letters`` are kept, with messages up to 64 KiB (larger ones, e.g.
+snapshots, keep only their size in the reason).
+
+Disk: SQLite reuses the pages of deleted records but does not shrink the file, so
+after a long outage the file keeps the size the backlog reached.
 
 Threading: every method may be called from any thread (the agent calls them through
 ``asyncio.to_thread``). One connection serves all calls under a lock.
@@ -79,6 +83,8 @@ RETENTION_PRIORITY: dict[RecordKind, int] = {
 DEFAULT_MAX_RECORDS = 200_000
 DEFAULT_MAX_BYTES = 256 * 1024 * 1024
 DEFAULT_MAX_DEAD_LETTERS = 1_000
+# Dead letters keep messages up to this size, so 1,000 of them stay under 64 MiB.
+DEAD_LETTER_MAX_MESSAGE_BYTES = 64 * 1024
 DEFAULT_BUSY_TIMEOUT_MS = 5_000
 
 _SCHEMA = """
@@ -377,6 +383,9 @@ class Outbox:
                 if row is None:
                     return False
                 kind, message, size_bytes, created_time, attempts = row
+                if size_bytes > DEAD_LETTER_MAX_MESSAGE_BYTES:
+                    message = b""
+                    reason = f"{reason} (message of {size_bytes} bytes not kept)"
                 self._connection.execute(
                     "INSERT INTO dead_letters (receipt_id, kind, message, created_time,"
                     " attempts, rejected_time, reason) VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -536,7 +545,13 @@ class Outbox:
     @contextmanager
     def _transaction(self) -> Iterator[None]:
         """Run the block in ``BEGIN IMMEDIATE`` ... ``COMMIT``, rolled back on error."""
-        self._connection.execute("BEGIN IMMEDIATE")
+        try:
+            # Waits up to busy_timeout_ms while another connection holds the lock.
+            self._connection.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as error:
+            raise OutboxError(
+                f"outbox {self.path} write failed before it started: {error}"
+            ) from error
         try:
             yield
             self._connection.execute("COMMIT")

@@ -432,3 +432,47 @@ def test_outbox_logs_open_with_ids(tmp_path):
 
     events = [entry["event"] for entry in logs]
     assert events == ["outbox.opened", "outbox.closed"]
+
+
+def test_busy_timeout_waits_then_raises(tmp_path):
+    path = tmp_path / "locked.db"
+    with Outbox(path, busy_timeout_ms=200) as box:
+        other = sqlite3.connect(path, isolation_level=None)
+        other.execute("BEGIN IMMEDIATE")
+        try:
+            with pytest.raises(OutboxError, match="database is locked"):
+                box.put("r-1", RecordKind.ALERT, b"a")
+        finally:
+            other.execute("ROLLBACK")
+            other.close()
+
+        assert box.put("r-1", RecordKind.ALERT, b"a") is True
+        assert box.depth() == 1
+
+
+def test_write_waits_for_short_lock(tmp_path):
+    path = tmp_path / "briefly-locked.db"
+    with Outbox(path, busy_timeout_ms=5_000) as box:
+        other = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        other.execute("BEGIN IMMEDIATE")
+        release = threading.Timer(0.3, lambda: other.execute("ROLLBACK"))
+        release.start()
+        try:
+            stored = box.put("r-1", RecordKind.ALERT, b"a")
+        finally:
+            release.join()
+            other.close()
+
+    assert stored is True
+
+
+def test_dead_letter_drops_large_message(outbox):
+    outbox.put("snap-1", RecordKind.SNAPSHOT, b"j" * 70_000)
+
+    outbox.reject("snap-1", "RECORD_ERROR_CODE_TOO_LARGE snapshot.jpeg")
+
+    [dead] = outbox.dead_letters()
+    assert dead.message == b""
+    assert dead.reason == (
+        "RECORD_ERROR_CODE_TOO_LARGE snapshot.jpeg (message of 70000 bytes not kept)"
+    )
