@@ -517,8 +517,8 @@ class Outbox:
             try:
                 self._connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
             except sqlite3.OperationalError as error:
-                # Another connection still reads the file; its WAL stays and is
-                # checkpointed on the next open.
+                # Another connection holds a lock, so the WAL stays and SQLite
+                # checkpoints it on a later write.
                 log.warning("outbox.checkpoint_failed", error=str(error))
             self._connection.close()
         log.info("outbox.closed", path=str(self.path), depth=self._count)

@@ -203,7 +203,7 @@ class StreamClient:
             await self._main_task
         except asyncio.CancelledError:
             current = asyncio.current_task()
-            # stop() cancels the main task after the flush time; that is a normal end.
+            # stop() cancels the main task when the flush time runs out: a normal end.
             if self._hard_stopped and current is not None and not current.cancelling():
                 return
             raise
