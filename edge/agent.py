@@ -107,6 +107,35 @@ class Agent:
             config_version=self._config_version,
             exit_when_done=self.exit_when_done,
         )
+        await self._start_components()
+        assert self._client is not None
+        client_task = asyncio.create_task(self._client.run(), name="stream-client")
+        heartbeat_task = asyncio.create_task(self._heartbeats(), name="heartbeats")
+        ticker_task = asyncio.create_task(self._ticker(), name="ticker")
+
+        try:
+            finished = await self._wait_until_finished()
+        finally:
+            ticker_task.cancel()
+            await self._stop_pipelines()
+
+        exit_code = EXIT_OK
+        if any(pipeline.failed for pipeline in self._pipelines.values()):
+            exit_code = EXIT_PIPELINE_FAILED
+        if finished and exit_code == EXIT_OK:
+            heartbeat_task.cancel()
+            if not await self._drain_outbox():
+                exit_code = EXIT_NOT_DRAINED
+
+        heartbeat_task.cancel()
+        await asyncio.gather(ticker_task, heartbeat_task, return_exceptions=True)
+        await self._client.stop()
+        await asyncio.gather(client_task, return_exceptions=True)
+        self._close_outbox(exit_code)
+        return exit_code
+
+    async def _start_components(self) -> None:
+        """Load the detectors, open the outbox and start the camera pipelines."""
         detectors = await asyncio.to_thread(self._load_detectors)
         self._outbox = await asyncio.to_thread(self._open_outbox)
         self._writer = RecordWriter(self._outbox, self.config.agent_id)
@@ -119,37 +148,28 @@ class Agent:
             applied_config_version=lambda: self._config_version,
         )
         self._start_pipelines(detectors)
-        client_task = asyncio.create_task(self._client.run(), name="stream-client")
-        heartbeat_task = asyncio.create_task(self._heartbeats(), name="heartbeats")
-        ticker_task = asyncio.create_task(self._ticker(), name="ticker")
-        try:
-            finished = await self._wait_until_finished()
-        finally:
-            ticker_task.cancel()
-            await self._stop_pipelines()
-        exit_code = EXIT_OK
-        if any(pipeline.failed for pipeline in self._pipelines.values()):
-            exit_code = EXIT_PIPELINE_FAILED
-        if finished and exit_code == EXIT_OK:
-            heartbeat_task.cancel()
-            # A last heartbeat tells the cloud that the files have ended.
-            await asyncio.to_thread(self._writer.write_heartbeat, self.heartbeat())
-            drained = await self._client.wait_drained(self.config.drain_timeout_seconds)
-            if not drained:
-                self._log.error(
-                    "agent_outbox_not_drained",
-                    outbox_depth=self._outbox.depth(),
-                    drain_timeout_seconds=self.config.drain_timeout_seconds,
-                )
-                exit_code = EXIT_NOT_DRAINED
-        heartbeat_task.cancel()
-        await asyncio.gather(ticker_task, heartbeat_task, return_exceptions=True)
-        await self._client.stop()
-        await asyncio.gather(client_task, return_exceptions=True)
+
+    async def _drain_outbox(self) -> bool:
+        """Wait until the cloud acked every stored record; False on timeout."""
+        assert self._writer is not None and self._client is not None
+        # A last heartbeat reports the ended files to the cloud.
+        await asyncio.to_thread(self._writer.write_heartbeat, self.heartbeat())
+        timeout = self.config.drain_timeout_seconds
+        if await self._client.wait_drained(timeout):
+            return True
+        assert self._outbox is not None
+        self._log.error(
+            "agent_outbox_not_drained",
+            outbox_depth=self._outbox.depth(),
+            drain_timeout_seconds=timeout,
+        )
+        return False
+
+    def _close_outbox(self, exit_code: int) -> None:
+        assert self._outbox is not None
         depth = self._outbox.depth()
         self._outbox.close()
         self._log.info("agent_stopped", exit_code=exit_code, outbox_depth=depth)
-        return exit_code
 
     def _load_detectors(self) -> dict[str, PersonDetector]:
         # Ultralytics models are not thread-safe, so every camera gets its own.
@@ -263,7 +283,7 @@ class Agent:
         return self._pipelines[camera_id].latest_frame()
 
     def take_snapshot(self, command_id: str, take: edge_pb2.TakeSnapshot):
-        """Answer a snapshot command with a JPEG or the reason there is none."""
+        """Build the reply to a snapshot command: a JPEG or the reason for none."""
         snapshot = edge_pb2.Snapshot(command_id=command_id, camera_id=take.camera_id)
         pipeline = self._pipelines.get(take.camera_id)
         if pipeline is None:

@@ -309,14 +309,16 @@ def _cloud(
 
 
 def _token(reader: MappingReader, base_dir: Path, environ: dict[str, str]) -> str:
-    given = [key for key in ("token", "token_file", "token_env") if reader.has(key)]
-    if len(given) != 1:
+    token_keys = [
+        key for key in ("token", "token_file", "token_env") if reader.has(key)
+    ]
+    if len(token_keys) != 1:
         raise ConfigError(
             reader.path,
-            ", ".join(given) or None,
+            ", ".join(token_keys) or None,
             "set exactly one of token, token_file or token_env",
         )
-    key = given[0]
+    key = token_keys[0]
     if key == "token":
         token = reader.string("token")
     elif key == "token_file":

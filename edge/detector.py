@@ -1,9 +1,8 @@
 """Person detection with Ultralytics YOLO and tracking with Ultralytics' ByteTrack.
 
-``predict()`` followed by a ``BYTETracker`` per camera is used instead of
-``model.track()``: the two give the same kind of tracks, and on the plaza test video
-``track()`` ran at about 0.64x the speed of ``predict()`` while the separate tracker
-added about 1 ms per frame (Ultralytics 8.4, OpenVINO INT8 YOLOv8n, two CPU cores).
+Each camera calls ``predict()`` and feeds the boxes to its own ``BYTETracker``, the
+tracker that ``model.track()`` runs internally. The pipeline thus owns the tracker
+state explicitly instead of keeping it in the model's callbacks.
 
 Ultralytics objects are not safe to share between threads, so each camera pipeline
 owns one ``PersonDetector`` and one ``PersonTracker``.
@@ -66,9 +65,8 @@ class PersonDetector:
         }
         self._model = _load_model(self._model_path)
         # One inference on a blank image reads the class names without a second
-        # load of the model (``YOLO.names`` loads exported models again), so the
-        # first real frame is not slow, and a bad device or a broken export fails
-        # here, before any camera starts.
+        # load of the model, which ``YOLO.names`` does for exported models. It also
+        # makes a bad device or a broken export fail here, before any camera starts.
         blank = np.zeros((WARM_UP_SIZE, WARM_UP_SIZE, 3), dtype=np.uint8)
         names = self._predict(blank)[0].names
         self._person_class = _person_class_index(names, self._model_path)

@@ -6,8 +6,8 @@ through a ``RecordWriter`` as soon as a minute closes or a rule fires.
 
 Clocks: a file source runs on video time (the frame timestamps), so buckets close
 as the video advances and a run over a file is repeatable. A live source runs on
-the wall clock; the agent calls ``tick`` every second so that a camera without
-frames still closes its minutes and raises the offline alert.
+the wall clock. The agent calls ``tick`` every second, so a camera without frames
+still closes its minutes and raises the offline alert.
 
 Ending: at the end of a file the pipeline finalizes open tracks and flushes the last
 (partial) minute. ``stop`` flushes the partial minute of a live camera, whose frames
@@ -143,7 +143,7 @@ class CameraPipeline:
         self._thread.start()
 
     def stop(self, timeout: float = 30.0) -> None:
-        """Stop reading, flush as the module docstring says, and wait for the thread."""
+        """Stop reading, flush (see the module docstring) and wait for the thread."""
         self._stop.set()
         self._source.close()
         if self._thread is not None:
@@ -162,8 +162,8 @@ class CameraPipeline:
             self._error = str(error)
             self._log.error("camera_source_failed", error=str(error))
         except Exception as error:
-            # A failure here (e.g. the outbox cannot write) must not end silently:
-            # the agent sees ``failed`` and exits with an error.
+            # A failure here (e.g. the outbox cannot write) must not end silently,
+            # so the agent checks ``failed`` and exits with an error.
             self.failed = True
             self._error = f"{type(error).__name__}: {error}"
             self._log.exception("camera_pipeline_failed")

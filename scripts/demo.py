@@ -104,7 +104,7 @@ def free_port() -> int:
 
 
 def database_url() -> str:
-    """The URL dale-cloud uses when given none, relative to the repository root."""
+    """Return the URL dale-cloud uses when given none (relative to the repo root)."""
     return os.environ.get("DALE_DATABASE_URL", DEFAULT_DATABASE_URL)
 
 
@@ -239,7 +239,7 @@ def print_summary() -> None:
     from sqlalchemy import select
 
     from cloud.db.engine import make_engine
-    from cloud.db.models import LineMetric, MetricBucket, ZoneMetric
+    from cloud.db.models import MetricBucket, ZoneMetric
 
     engine = make_engine(database_url())
     with engine.connect() as connection:
@@ -251,40 +251,18 @@ def print_summary() -> None:
         zones = connection.execute(
             select(ZoneMetric).where(ZoneMetric.camera_id == CAMERA_ID)
         ).all()
-        lines = connection.execute(
-            select(LineMetric).where(LineMetric.camera_id == CAMERA_ID)
-        ).all()
     engine.dispose()
-    print(format_summary(buckets, zones, lines))
+    print(format_summary(buckets, zones))
 
 
-def format_summary(buckets, zones, lines) -> str:
+def format_summary(buckets, zones) -> str:
+    """Format minute buckets with their zone occupancy as a text table."""
     zone_ids = sorted({zone.zone_id for zone in zones})
     occupancy = {(zone.bucket_id, zone.zone_id): zone for zone in zones}
-    crossings = {line.bucket_id: line for line in lines}
     header = ["minute (UTC)", "frames", "people avg", "people max", "entries", "exits"]
     header += [f"{zone_id} avg/max" for zone_id in zone_ids]
-    rows = []
-    for bucket in buckets:
-        row = [
-            bucket.start_time.strftime("%Y-%m-%d %H:%M"),
-            str(bucket.frames),
-            _number(bucket.people_avg),
-            _number(bucket.people_max),
-            str(bucket.entries),
-            str(bucket.exits),
-        ]
-        for zone_id in zone_ids:
-            zone = occupancy.get((bucket.id, zone_id))
-            if zone is None or zone.occupancy_avg is None:
-                row.append("-")
-            else:
-                row.append(
-                    f"{_number(zone.occupancy_avg)}/{_number(zone.occupancy_max)}"
-                )
-        rows.append(row)
-    total_entries = sum(bucket.entries for bucket in buckets)
-    total_exits = sum(bucket.exits for bucket in buckets)
+    rows = [_summary_row(bucket, zone_ids, occupancy) for bucket in buckets]
+
     widths = [
         max(len(line[index]) for line in [header, *rows])
         for index in range(len(header))
@@ -293,11 +271,32 @@ def format_summary(buckets, zones, lines) -> str:
     for row in [header, *rows]:
         cells = zip(row, widths, strict=True)
         text.append("  ".join(cell.rjust(width) for cell, width in cells))
+
+    total_entries = sum(bucket.entries for bucket in buckets)
+    total_exits = sum(bucket.exits for bucket in buckets)
     text.append(
-        f"{len(buckets)} minutes, {total_entries} entries, {total_exits} exits "
-        f"across {len(crossings)} line buckets"
+        f"{len(buckets)} minute(s): {total_entries} entries and {total_exits} exits "
+        "in total"
     )
     return "\n".join(text)
+
+
+def _summary_row(bucket, zone_ids: list[str], occupancy: dict) -> list[str]:
+    row = [
+        bucket.start_time.strftime("%Y-%m-%d %H:%M"),
+        str(bucket.frames),
+        _number(bucket.people_avg),
+        _number(bucket.people_max),
+        str(bucket.entries),
+        str(bucket.exits),
+    ]
+    for zone_id in zone_ids:
+        zone = occupancy.get((bucket.id, zone_id))
+        if zone is None or zone.occupancy_avg is None:
+            row.append("-")
+        else:
+            row.append(f"{_number(zone.occupancy_avg)}/{_number(zone.occupancy_max)}")
+    return row
 
 
 def _number(value: float | None) -> str:

@@ -1,4 +1,4 @@
-"""Live camera source (RTSP or HTTP stream, or a webcam index) that never hangs.
+"""Live camera source (RTSP or HTTP stream, or a webcam index) with bounded reads.
 
 A reader thread decodes continuously and keeps only the newest frame, so the frames the
 pipeline gets stay fresh however slow inference is. OpenCV's FFmpeg backend gets open

@@ -1,11 +1,12 @@
 """A minimal RTSP server on 127.0.0.1 that plays a video file through ffmpeg.
 
-ffmpeg 5.1 cannot serve RTSP to pulling clients itself (``-rtsp_flags listen`` only
-exists for its RTSP input), so this script runs ffmpeg as an RTP sender to a local UDP
-port and serves the packets to RTSP clients over TCP (RTP interleaved in the RTSP
-connection, RFC 2326 section 10.12). The video is re-encoded to MPEG-4 Part 2 with
-its configuration repeated at every keyframe (``dump_extra``), so the SDP needs no
-decoder configuration and a client that joins late decodes from the next keyframe.
+ffmpeg 5.1 cannot serve RTSP to pulling clients itself, because ``-rtsp_flags
+listen`` only exists for its RTSP input. This script therefore runs ffmpeg as an RTP
+sender to a local UDP port and relays the packets to RTSP clients over TCP, as RTP
+interleaved in the RTSP connection (RFC 2326 section 10.12). The video is re-encoded
+to MPEG-4 Part 2 with its configuration repeated at every keyframe (``dump_extra``),
+so the SDP needs no decoder configuration and a client that joins late decodes from
+the next keyframe.
 
 Run: ``python rtsp_relay.py --port PORT --video FILE``. SIGTERM stops ffmpeg and
 closes every client connection, which is what a camera going away looks like.
@@ -142,7 +143,7 @@ class Relay:
             extra = f"Content-Base: {url}/\r\nContent-Type: application/sdp\r\n"
         elif method == "SETUP":
             if "TCP" not in headers.get("transport", ""):
-                # The client retries over TCP after this answer.
+                # The client retries over TCP after this response.
                 status = "461 Unsupported Transport"
             else:
                 extra = (

@@ -137,7 +137,7 @@ def test_unreachable_stream_never_blocks(source_factory):
 
 
 def test_silent_server_times_out():
-    """A server that accepts the connection but never answers RTSP."""
+    """A server that accepts the connection but never replies to RTSP requests."""
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
     listener.listen()

@@ -152,7 +152,7 @@ def test_file_end_flushes_last_minute():
     assert pipeline.latest_frame().timestamp == pytest.approx(T0 + 33.9)
 
 
-def test_file_stopped_midway_keeps_partial_minute():
+def test_file_stop_midway_skips_partial_minute():
     frames, people = crossing_frames(T0 + 30, 40)
     source = ScriptedSource(frames[:20], live=False, ends=False)
     pipeline, writer = make_pipeline(source, people)
