@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Build the operator UI into web_bridge/static/app.js: install the pinned npm
-# packages, generate TypeScript from protos/, type-check, check the formatting,
-# run the unit tests, bundle with esbuild, and record the hashes of the inputs in
-# web_bridge/static/app.js.inputs (which the Python tests compare without Node).
+# Build the operator UI into web_bridge/static/app.js. The steps: install the
+# pinned npm packages, generate TypeScript from protos/, type-check, check the
+# formatting, run the unit tests and bundle with esbuild. The hashes of the inputs
+# go to web_bridge/static/app.js.inputs, which the Python tests compare without
+# Node.
 #
 #   scripts/build_ui.sh           build and write web_bridge/static/app.js
 #   scripts/build_ui.sh --check   build into a temporary file and fail unless it

@@ -1,8 +1,9 @@
 """The whole product through the browser: ``dale-cloud serve`` on Postgres,
 ``dale-bridge`` serving the UI, and ``dale-edge run`` on the sample video with the
-YOLO model. An operator signs in, sees the camera online, draws a zone with a
-capacity of one person on the agent's snapshot and pushes it, sees the agent
-apply it, then sees the over-capacity alert it causes arrive live and resolves it.
+YOLO model. An operator signs in and finds the camera online. On the agent's
+snapshot they draw a zone with a capacity of one person, push it and watch the
+agent apply it. The over-capacity alert that follows arrives live and they
+resolve it.
 """
 
 from collections.abc import Iterator
@@ -210,8 +211,8 @@ def test_operator_flow_with_real_agent(product, browser):
     assert editor.get_by_test_id("roi-origin").get_attribute("data-origin") == "cloud"
     editor.screenshot(path=str(browser.artifacts / "03-applied.png"), full_page=True)
 
-    # The pushed zone holds more than one person: the agent raises an alert, and
-    # the first tab receives it over the stream.
+    # The pushed zone contains more than one person, so the agent raises an alert
+    # and the first tab receives it over the stream.
     alerts_page.bring_to_front()
     alerts_page.wait_for_function(
         """() => [...document.querySelectorAll('[data-testid=alert-rows] tr')]

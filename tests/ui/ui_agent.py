@@ -1,5 +1,5 @@
 """A scripted agent on the real EdgeGateway stream, for UI tests that need camera
-heartbeats, alerts, metric buckets and snapshot answers without the detector."""
+heartbeats, alerts, metric buckets and snapshots without the detector."""
 
 import queue
 import threading
@@ -38,9 +38,9 @@ def test_jpeg(width: int, height: int) -> bytes:
 class ScriptedAgent:
     """Opens one Connect stream with an agent token and sends records on request.
 
-    Snapshot commands are answered with a JPEG of ``snapshot_size``. Config
-    updates are answered APPLIED, or REJECTED with ``reject_reason`` when it is
-    set, and kept in ``config_updates``.
+    Each snapshot command gets a JPEG of ``snapshot_size`` in reply. Each config
+    update is kept in ``config_updates`` and acknowledged as APPLIED, or as
+    REJECTED with ``reject_reason`` when that is set.
     """
 
     address: str

@@ -59,7 +59,7 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
 export class AlertFeed {
   readonly alerts = new Map<bigint, Alert>();
   state: FeedState = { kind: "stopped" };
-  /** Largest alert id received; WatchAlerts resumes after it. */
+  /** Largest alert id received, after which WatchAlerts resumes. */
   lastAlertId = 0n;
   /** Subscriptions made so far, the first one included. */
   subscriptions = 0;
@@ -93,9 +93,12 @@ export class AlertFeed {
 
   /** Alerts sorted newest first. */
   sorted(): Alert[] {
-    return [...this.alerts.values()].sort((a, b) =>
-      a.alertId === b.alertId ? 0 : a.alertId > b.alertId ? -1 : 1,
-    );
+    return [...this.alerts.values()].sort((a, b) => {
+      if (a.alertId === b.alertId) {
+        return 0;
+      }
+      return a.alertId > b.alertId ? -1 : 1;
+    });
   }
 
   openCount(): number {

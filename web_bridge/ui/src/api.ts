@@ -18,7 +18,7 @@ import { ConfigService } from "./gen/dalevision/ops/v1/config_pb";
 import { MetricsService } from "./gen/dalevision/ops/v1/metrics_pb";
 import { StoreService } from "./gen/dalevision/ops/v1/store_pb";
 
-// Deadline of unary calls; streaming calls pass their own.
+// Deadline of unary calls. Streaming calls pass their own.
 const UNARY_TIMEOUT_MS = 15_000;
 
 export interface Api {
@@ -32,7 +32,7 @@ export interface Api {
 }
 
 export interface ApiOptions {
-  /** Origin of the bridge; the page's own origin in production. */
+  /** Origin of the bridge, which is the page's own origin in production. */
   baseUrl: string;
   /** Current bearer token, or null before sign-in. */
   getToken: () => string | null;

@@ -13,7 +13,7 @@ const X_TICK_COUNT = 6;
 
 export interface Series {
   name: string;
-  /** One value per period; null for a gap. */
+  /** One value per period, or null for a gap. */
   values: ReadonlyArray<number | null>;
   style: "line" | "dashed" | "bar";
   /** CSS class that sets the colour (see app.css). */
@@ -73,7 +73,7 @@ export function runsOf(values: ReadonlyArray<number | null>): number[][] {
 
 function axisLabel(date: Date, timeZone: string, spanMs: number): string {
   const text = formatDateTime(date, timeZone);
-  // Within two days the time is enough; beyond, the date matters more.
+  // Within two days the time of day is enough, and beyond that the date matters more.
   return spanMs <= 2 * 86_400_000 ? text.slice(11, 16) : text.slice(5, 16);
 }
 

@@ -11,7 +11,10 @@ export function dateOf(timestamp: Timestamp | undefined): Date | null {
   return date.getTime() === 0 ? null : date;
 }
 
-/** Format a date as local date and time to the second, e.g. "2026-12-04 14:03:09". */
+/**
+ * Format a date in `timeZone` (the browser's when unset) to the second, e.g.
+ * "2026-12-04 14:03:09".
+ */
 export function formatDateTime(date: Date | null, timeZone?: string): string {
   if (date === null) {
     return "never";

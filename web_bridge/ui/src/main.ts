@@ -70,7 +70,7 @@ function showSignIn(message: string | null): void {
 function signOut(message: string | null, callLogout: boolean): void {
   const token = session?.accessToken ?? null;
   if (callLogout && token !== null) {
-    // The token is revoked on the server; a failure leaves it to expire.
+    // Logout revokes the token on the server. If it fails, the token expires later.
     api.auth.logout(create(LogoutRequestSchema, {})).catch((error: unknown) => {
       console.warn(`Logout failed: ${describeError(error)}`);
     });

@@ -1,7 +1,7 @@
 // The drawing surface of the ROI editor: an SVG in image pixels with the camera
-// snapshot underneath. Zones are drawn by clicking their corners, lines by
-// clicking their two ends; in select mode corners and ends can be dragged, a
-// "+" on an edge adds a corner and a double click on a corner removes it.
+// snapshot underneath. Zones are drawn by clicking their corners, and lines by
+// clicking their two ends. In select mode, corners and ends can be dragged. A "+"
+// on an edge adds a corner, and a double click on a corner removes it.
 
 import { svg } from "./dom";
 import { LineSide, ZoneKind } from "./gen/dalevision/edge/v1/config_pb";
@@ -19,7 +19,7 @@ import {
 export type Mode = "select" | "zone" | "line";
 
 export interface CanvasCallbacks {
-  /** The draft changed; `structural` when shapes were added or removed. */
+  /** The draft changed. `structural` is true when shapes were added or removed. */
   onChange: (structural: boolean) => void;
   onSelect: (key: number | null) => void;
   onModeChange: (mode: Mode) => void;
@@ -66,6 +66,17 @@ function arrowDefinitions(): SVGDefsElement {
       svg("path", { d: "M0,0 L10,5 L0,10 z", class: "arrow-head" }),
     ),
   );
+}
+
+// Puts the label of an arrow pointing sideways beside its tip, else centred on it.
+function labelAnchor(normal: Point): string {
+  if (normal.x > SIDEWAYS_ARROW) {
+    return "start";
+  }
+  if (normal.x < -SIDEWAYS_ARROW) {
+    return "end";
+  }
+  return "middle";
 }
 
 function pointsAttribute(points: ReadonlyArray<Point>): string {
@@ -171,7 +182,7 @@ export class RoiCanvas {
     return this.draft.shapes.find((shape) => shape.key === this.selectedKey) ?? null;
   }
 
-  /** Close the polygon being drawn; false when it has fewer than 3 corners. */
+  /** Close the polygon being drawn. Returns false when it has fewer than 3 corners. */
   finishZone(): boolean {
     if (this.mode !== "zone" || this.drawing.length < 3) {
       return false;
@@ -476,7 +487,7 @@ export class RoiCanvas {
             "data-handle": `vertex-${index}`,
             "data-key": zone.key,
           },
-          svg("title", {}, "Drag to move; double-click to remove"),
+          svg("title", {}, "Drag to move, double-click to remove"),
         ),
       );
     });
@@ -518,8 +529,7 @@ export class RoiCanvas {
           x: tip.x + normal.x * radius,
           y: tip.y + normal.y * radius * 3 + radius,
           "font-size": radius * 2.6,
-          "text-anchor":
-            normal.x > SIDEWAYS_ARROW ? "start" : normal.x < -SIDEWAYS_ARROW ? "end" : "middle",
+          "text-anchor": labelAnchor(normal),
         },
         `in (${line.id})`,
       ),

@@ -1,6 +1,6 @@
 // The ROI being edited: zones and lines in image pixels, conversion to and from
 // the `dalevision.edge.v1.CameraRoi` message, and the checks made before a push.
-// The cloud and the agent validate again; these checks only catch mistakes early.
+// The cloud and the agent validate again, so these checks only catch mistakes early.
 
 import { create } from "@bufbuild/protobuf";
 
@@ -22,13 +22,13 @@ export interface Point {
 
 export interface ZoneShape {
   type: "zone";
-  /** Stable key of the shape within the editor; ids may be renamed. */
+  /** Stable key of the shape within the editor, because ids may be renamed. */
   key: number;
   id: string;
   name: string;
   kind: ZoneKind;
   polygon: Point[];
-  /** Maximum people allowed; 0 for no capacity rule. */
+  /** Maximum people allowed, or 0 for no capacity rule. */
   capacity: number;
   /** For checkout customer zones: the staff zone that serves it, or "". */
   staffZoneId: string;
@@ -59,7 +59,7 @@ export interface RoiDraft {
 }
 
 export interface Problem {
-  /** Key of the shape at fault; null for the parameters. */
+  /** Key of the shape at fault, or null for the parameters. */
   key: number | null;
   message: string;
 }
@@ -273,7 +273,7 @@ function checkCommon(shape: Shape, label: string, problems: Problem[]): void {
     problems.push({
       key: shape.key,
       message:
-        `${label}: invalid id "${shape.id}"; use 1 to 64 letters, digits, ".", "_", ":" ` +
+        `${label}: invalid id "${shape.id}": use 1 to 64 letters, digits, ".", "_", ":" ` +
         `or "-", starting with a letter or digit`,
     });
   }
@@ -377,7 +377,7 @@ function checkParameters(parameters: RoiParameters, problems: Problem[]): void {
   }
 }
 
-/** List what is wrong with the draft; empty when it may be pushed. */
+/** List what is wrong with the draft. An empty list means it may be pushed. */
 export function validateDraft(draft: RoiDraft, frameWidth: number, frameHeight: number): Problem[] {
   const problems: Problem[] = [];
   const seen = new Map<string, number>();
@@ -386,7 +386,7 @@ export function validateDraft(draft: RoiDraft, frameWidth: number, frameHeight: 
     if (seen.has(kindKey)) {
       problems.push({
         key: shape.key,
-        message: `${shape.type} id "${shape.id}" is used twice; ids must be unique`,
+        message: `${shape.type} id "${shape.id}" is used twice: give each shape its own id`,
       });
     }
     seen.set(kindKey, shape.key);

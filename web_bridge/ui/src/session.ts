@@ -11,7 +11,7 @@ export interface Session {
   userId: string;
   organizationId: string;
   role: Role;
-  /** Token expiry in milliseconds since the epoch; 0 when the server gave none. */
+  /** Token expiry in milliseconds since the epoch, or 0 when the server gave none. */
   expireTimeMs: number;
 }
 

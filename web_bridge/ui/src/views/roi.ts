@@ -10,6 +10,7 @@ import { el, labelled, replaceChildren, select } from "../dom";
 import { dateOf, formatAge, formatDateTime } from "../format";
 import { Role } from "../gen/dalevision/ops/v1/auth_pb";
 import { type Camera, ListCamerasRequestSchema } from "../gen/dalevision/ops/v1/camera_pb";
+import type { CameraRoi } from "../gen/dalevision/edge/v1/config_pb";
 import {
   GetCameraRoiRequestSchema,
   GetLatestSnapshotRequestSchema,
@@ -29,8 +30,8 @@ import { RoiForms } from "./roi_forms";
 import type { AppContext, View } from "./view";
 
 const SNAPSHOT_POLL_MS = 500;
-// The agent answers within a few seconds when it is connected; after this the
-// request is reported as unanswered.
+// A connected agent sends the snapshot within a few seconds. After this long the
+// page reports that no snapshot arrived.
 const SNAPSHOT_WAIT_MS = 30_000;
 // Rollout is polled fast right after a push and slowly otherwise.
 const ROLLOUT_FAST_POLL_MS = 1_000;
@@ -44,7 +45,7 @@ interface ShownSnapshot {
 }
 
 const MODE_HINTS: Record<Mode, string> = {
-  select: "Click a zone or line to select it; drag its points to move them.",
+  select: "Click a zone or line to select it, then drag its points to move them.",
   zone: "Click the corners of the zone. Click the first corner or press Enter to finish, Backspace removes the last corner, Escape cancels.",
   line: "Click the two ends of the line, A then B. Escape cancels.",
 };
@@ -133,7 +134,7 @@ export function roiView(context: AppContext): View {
   );
   const rolloutNotice = new Notice("roi-rollout-error");
 
-  // The cloud knows only ROIs set through it. An agent whose camera has none
+  // The cloud stores only ROIs set through it. An agent whose camera has none
   // runs the ROI of its local file, and the first push replaces that ROI.
   const showOrigin = (userId: string | null, time: Date | null) => {
     originNote.textContent =
@@ -390,6 +391,18 @@ export function roiView(context: AppContext): View {
     );
   };
 
+  // Shows a loaded or saved ROI as the draft, with nothing left to push.
+  const showDraft = (roi: CameraRoi | undefined) => {
+    draft = draftFromProto(roi);
+    roiFrame = { width: roi?.frameWidth ?? 0, height: roi?.frameHeight ?? 0 };
+    savedText = draftText(draft);
+    canvas.setDraft(draft);
+    forms.renderList(null);
+    forms.renderShape(null);
+    forms.renderParameters();
+    showFrame();
+  };
+
   const loadCamera = async (cameraId: string) => {
     camera = cameras.find((item) => item.cameraId === cameraId) ?? null;
     if (camera === null) {
@@ -403,39 +416,31 @@ export function roiView(context: AppContext): View {
       snapshot = null;
     }
     showSnapshotState("none", "");
+
     try {
       const response = await api.config.getCameraRoi(
         create(GetCameraRoiRequestSchema, { cameraId }),
-        {
-          signal: disposed.signal,
-        },
+        { signal: disposed.signal },
       );
-      draft = draftFromProto(response.roi);
-      roiFrame = { width: response.roi?.frameWidth ?? 0, height: response.roi?.frameHeight ?? 0 };
-      showOrigin(
-        response.updateTime === undefined ? null : response.updateUserId,
-        dateOf(response.updateTime),
-      );
+      showDraft(response.roi);
+      const setBy = response.updateTime === undefined ? null : response.updateUserId;
+      showOrigin(setBy, dateOf(response.updateTime));
     } catch (error) {
       if (disposed.signal.aborted) {
         return;
       }
       notice.show("error", `Could not load the ROI of ${cameraId}. ${describeError(error)}`);
-      draft = draftFromProto(undefined);
-      roiFrame = { width: 0, height: 0 };
+      showDraft(undefined);
+      originNote.textContent = "";
+      delete originNote.dataset.origin;
     }
-    savedText = draftText(draft);
-    canvas.setDraft(draft);
-    forms.renderList(null);
-    forms.renderShape(null);
-    forms.renderParameters();
-    showFrame();
     void pollRollout();
+
     const hadSnapshot = await loadLatestSnapshot(cameraId);
     if (canWrite) {
       void requestSnapshot(cameraId);
     } else if (!hadSnapshot) {
-      showSnapshotState("none", "No snapshot yet; a manager can request one.");
+      showSnapshotState("none", "No snapshot yet. A manager can request one.");
     }
   };
 
@@ -454,24 +459,17 @@ export function roiView(context: AppContext): View {
         }),
       );
       pushedVersions = new Map(response.configVersions.map((ref) => [ref.agentId, ref.version]));
-      draft = draftFromProto(response.roi);
-      roiFrame = { width: response.roi?.frameWidth ?? 0, height: response.roi?.frameHeight ?? 0 };
+      showDraft(response.roi);
       showOrigin(context.session.userId, new Date());
-      savedText = draftText(draft);
-      canvas.setDraft(draft);
-      forms.renderList(null);
-      forms.renderShape(null);
-      forms.renderParameters();
       const versions = response.configVersions
         .map((ref) => `${ref.agentId} version ${ref.version}`)
         .join(", ");
       notice.show(
         "success",
         versions === ""
-          ? "ROI saved. The store has no agent yet; its first agent gets the ROI when it connects."
+          ? "ROI saved. The store has no agent yet, so its first agent gets the ROI when it connects."
           : `ROI saved as ${versions}.`,
       );
-      showFrame();
       void pollRollout();
     } catch (error) {
       notice.show("error", `Could not push the ROI. ${describeError(error)}`);

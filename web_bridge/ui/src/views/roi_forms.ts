@@ -13,7 +13,7 @@ import {
 } from "../roi_model";
 
 export interface FormCallbacks {
-  /** A field changed; `structural` when the shape list needs redrawing. */
+  /** A field changed. `structural` is true when the shape list needs redrawing. */
   onChange: (structural: boolean) => void;
   onSelect: (key: number | null) => void;
   onDelete: () => void;
@@ -24,7 +24,7 @@ const LINE_SIDES: ReadonlyArray<readonly [string, string]> = [
   [String(LineSide.LEFT), "Left of A→B"],
 ];
 
-// Parses a number field; an empty field counts as `empty`.
+// Parses a number field, where an empty field counts as `empty`.
 function numberOf(input: HTMLInputElement, empty: number): number {
   return input.value.trim() === "" ? empty : Number(input.value);
 }

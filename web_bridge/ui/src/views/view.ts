@@ -1,4 +1,4 @@
-// What every screen of the signed-in app gets and returns.
+// The context every screen of the signed-in app receives, and the view it returns.
 
 import type { Api } from "../api";
 import type { AlertFeed } from "../alert_feed";
@@ -16,7 +16,7 @@ export interface AppContext {
 
 export interface View {
   element: HTMLElement;
-  /** Stop timers, streams and listeners; called when the route changes. */
+  /** Stop timers, streams and listeners. Called when the route changes. */
   dispose: () => void;
 }
 
