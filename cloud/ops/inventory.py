@@ -15,7 +15,7 @@ from cloud import agent_tokens, tenancy
 from cloud.db.base import new_id
 from cloud.db.models import Agent, AgentToken, Camera, CameraHealthEvent, Store
 from cloud.db.operator_models import AlertRule
-from cloud.errors import InvalidValueError
+from cloud.errors import AlreadyExistsError, InvalidValueError
 from cloud.ops import scope
 
 # Heartbeat states in which a camera counts as up until its heartbeats stop.
@@ -172,7 +172,10 @@ def create_camera(
     tenancy.validate_id("camera_id", camera_id)
     name = tenancy.validate_name("name", name)
     scope.get_store(session, organization_id, store_id)
-    return tenancy.create_camera(session, store_id, camera_id, name)
+    try:
+        return tenancy.create_camera(session, store_id, camera_id, name)
+    except AlreadyExistsError as error:
+        raise _taken("camera_id", camera_id) from error
 
 
 def update_camera(
@@ -259,7 +262,11 @@ def create_agent(
     """Create an agent and its first token; return the view and the token."""
     name = tenancy.validate_name("name", name)
     scope.get_store(session, organization_id, store_id)
-    agent = tenancy.create_agent(session, store_id, agent_id or new_id("agent"), name)
+    agent_id = agent_id or new_id("agent")
+    try:
+        agent = tenancy.create_agent(session, store_id, agent_id, name)
+    except AlreadyExistsError as error:
+        raise _taken("agent_id", agent_id) from error
     issued = agent_tokens.issue_agent_token(session, agent.id)
     return AgentView(agent=agent, token_prefix=issued.token_prefix), issued.token
 
@@ -296,6 +303,17 @@ def rotate_agent_token(
     agent = scope.get_agent(session, organization_id, agent_id)
     issued = agent_tokens.rotate_agent_token(session, agent_id)
     return AgentView(agent=agent, token_prefix=issued.token_prefix), issued.token
+
+
+def _taken(field: str, value: str) -> AlreadyExistsError:
+    # tenancy's message names the store that holds the id, which may belong to
+    # another organization, so the API says only that the id is taken.
+    return AlreadyExistsError(
+        field,
+        value,
+        f"{field} {value!r} is already taken (ids are unique across all "
+        "organizations): choose another",
+    )
 
 
 def _active_token_prefixes(session: Session, agent_ids: list[str]) -> dict[str, str]:

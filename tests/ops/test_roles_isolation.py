@@ -352,3 +352,33 @@ def test_case_table_covers_every_method():
             for method in service.methods:
                 key = (f"{service.name}Stub", method.name)
                 assert key in listed or key in untabled, key
+
+
+async def test_taken_ids_do_not_name_other_orgs(ops, org, other_org):
+    token = other_org.tokens["admin"]
+    cases = [
+        (
+            camera_pb2_grpc.CameraServiceStub,
+            "CreateCamera",
+            camera_pb2.CreateCameraRequest(
+                camera_id=org.camera_id, store_id=other_org.store_id, name="x"
+            ),
+        ),
+        (
+            agent_pb2_grpc.AgentServiceStub,
+            "CreateAgent",
+            agent_pb2.CreateAgentRequest(
+                agent_id=org.agent_id, store_id=other_org.store_id, name="x"
+            ),
+        ),
+    ]
+    for stub, method, request in cases:
+        call = getattr(stub(ops.channel), method)(request, metadata=bearer(token))
+        try:
+            await call
+        except grpc.aio.AioRpcError as error:
+            assert error.code() == grpc.StatusCode.ALREADY_EXISTS, method
+            assert org.store_id not in error.details(), method
+            assert org.organization_id not in error.details(), method
+        else:
+            raise AssertionError(f"{method} reused an id of another organization")
