@@ -127,7 +127,7 @@ def install_config_push(
     database = Database(app.engine)
     bus = ConfigBus(app.engine, app.run_in_background)
     waiters = SnapshotWaiters(settings.snapshot_poll_interval_seconds)
-    pusher = ConfigPusher(app, database, bus, waiters)
+    pusher = ConfigPusher(app, database, bus, waiters, settings.snapshot_resend_seconds)
     bus.subscribe(pusher.handle)
     listener = None
     if bus.is_postgres:

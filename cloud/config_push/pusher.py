@@ -9,12 +9,13 @@ sent and never sends an older or equal one again.
 
 import asyncio
 import weakref
+from datetime import timedelta
 
 import structlog
 from dalevision.edge.v1 import edge_pb2
 
 from cloud.app import CloudApp
-from cloud.config_push import versions
+from cloud.config_push import snapshot_requests, versions
 from cloud.config_push.bus import ConfigBus
 from cloud.config_push.events import (
     ConfigChanged,
@@ -37,8 +38,10 @@ class ConfigPusher:
         database: Database,
         bus: ConfigBus,
         waiters: SnapshotWaiters,
+        snapshot_resend_seconds: float,
     ) -> None:
         self._app = app
+        self._snapshot_resend = timedelta(seconds=snapshot_resend_seconds)
         self._database = database
         self._bus = bus
         self._waiters = waiters
@@ -76,7 +79,22 @@ class ConfigPusher:
             return await self._send(session, desired, config, "change")
 
     async def on_hello(self, session: AgentSession, hello: edge_pb2.Hello) -> None:
-        """Send the newest version to an agent that connected with another one."""
+        """Bring a connecting agent up to date: config first, then snapshots.
+
+        Snapshot requests made while the agent was away, or while its stream was
+        being replaced, are sent again when they are recent.
+        """
+        await self._push_on_connect(session, hello)
+        since = utc_now() - self._snapshot_resend
+        pending = await self._database.run(
+            snapshot_requests.pending_requests, session.store_id, since
+        )
+        for request in pending:
+            await self._send_command(session, request, "connect")
+
+    async def _push_on_connect(
+        self, session: AgentSession, hello: edge_pb2.Hello
+    ) -> None:
         agent_id = session.agent_id
         change = await self._database.run(
             versions.make_initial_version, agent_id, utc_now()
@@ -119,28 +137,33 @@ class ConfigPusher:
 
     async def send_snapshot_command(self, event: SnapshotRequested) -> int:
         """Send the command to the agents of the camera's store connected here."""
+        sent = 0
+        for session in self._app.sessions:
+            if session.store_id == event.store_id:
+                sent += await self._send_command(session, event, "request")
+        return sent
+
+    async def _send_command(
+        self, session: AgentSession, event: SnapshotRequested, reason: str
+    ) -> bool:
         command = edge_pb2.Command(
             command_id=event.command_id,
             take_snapshot=edge_pb2.TakeSnapshot(
                 camera_id=event.camera_id, max_bytes=event.max_bytes
             ),
         )
-        sent = 0
-        for session in self._app.sessions:
-            if session.store_id != event.store_id:
-                continue
-            try:
-                await session.send(edge_pb2.ConnectResponse(command=command))
-            except SessionClosedError:
-                continue
-            sent += 1
-            log.info(
-                "snapshot_command_sent",
-                agent_id=session.agent_id,
-                camera_id=event.camera_id,
-                command_id=event.command_id,
-            )
-        return sent
+        try:
+            await session.send(edge_pb2.ConnectResponse(command=command))
+        except SessionClosedError:
+            return False
+        log.info(
+            "snapshot_command_sent",
+            agent_id=session.agent_id,
+            camera_id=event.camera_id,
+            command_id=event.command_id,
+            reason=reason,
+        )
+        return True
 
     async def _send(
         self,

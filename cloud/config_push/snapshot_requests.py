@@ -84,6 +84,7 @@ def create_request(
         requested_by=user_id,
         requested_at=now,
         completed=False,
+        max_bytes=max_bytes,
     )
     session.add(row)
     session.flush()
@@ -139,6 +140,35 @@ def get_latest(
             "ConfigService.RequestSnapshot",
         )
     return SnapshotView(row)
+
+
+def pending_requests(
+    session: Session, store_id: str, since: datetime
+) -> list[SnapshotRequested]:
+    """Return the store's requests made since ``since`` that no agent completed."""
+    rows = session.execute(
+        select(
+            CameraSnapshot.command_id,
+            CameraSnapshot.camera_id,
+            CameraSnapshot.max_bytes,
+        )
+        .join(Camera, Camera.id == CameraSnapshot.camera_id)
+        .where(
+            Camera.store_id == store_id,
+            CameraSnapshot.completed.is_(False),
+            CameraSnapshot.requested_at >= since,
+        )
+        .order_by(CameraSnapshot.id)
+    )
+    return [
+        SnapshotRequested(
+            command_id=command_id,
+            camera_id=camera_id,
+            store_id=store_id,
+            max_bytes=max_bytes or DEFAULT_MAX_BYTES,
+        )
+        for command_id, camera_id, max_bytes in rows
+    ]
 
 
 def is_completed(session: Session, request_id: str) -> bool:

@@ -266,6 +266,9 @@ class CameraSnapshot(Base):
     error: Mapped[str | None] = mapped_column(Text)
     requested_by: Mapped[str | None] = mapped_column(String(64))
     requested_at: Mapped[datetime] = mapped_column(default=utc_now)
+    # Largest JPEG the request allows, so the command can be sent again when the
+    # agent reconnects; None for rows made before migration 0004.
+    max_bytes: Mapped[int | None] = mapped_column(Integer)
     taken_at: Mapped[datetime | None]
     # False until the agent answered.
     completed: Mapped[bool] = mapped_column(Boolean, default=False)

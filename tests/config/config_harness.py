@@ -159,7 +159,7 @@ class Operator:
     def __getattr__(self, name: str) -> Callable[..., Awaitable]:
         method = getattr(self.stub, name)
 
-        def call(request, timeout: float = 10.0):
+        def call(request, timeout: float = 30.0):
             return method(request, metadata=self._metadata, timeout=timeout)
 
         return call

@@ -188,3 +188,35 @@ async def test_listener_retries_with_backoff():
     delays = [event["retry_in_seconds"] for event in failures()[:4]]
     assert delays == [0.05, 0.1, 0.2, 0.2]
     assert listener.connects == 0
+
+
+async def test_concurrent_changes_on_two_servers(two_servers):
+    seeded, first, second = two_servers
+    operators = [
+        Operator(f"127.0.0.1:{server.port}", seeded.tokens["manager"])
+        for server in (first, second)
+    ]
+    try:
+        calls = [
+            operators[index % 2].SetCameraRoi(
+                config_pb2.SetCameraRoiRequest(
+                    camera_id="cam-1" if index % 3 else "cam-2",
+                    roi=simple_roi(offset=index),
+                ),
+                timeout=60,
+            )
+            for index in range(20)
+        ]
+        responses = await asyncio.gather(*calls)
+    finally:
+        for operator in operators:
+            await operator.close()
+
+    versions = sorted(r.config_versions[0].version for r in responses)
+    assert versions == list(range(1, 21))
+    rows = execute(
+        seeded.database_url,
+        "SELECT version FROM config_versions WHERE agent_id = 'agent-a' "
+        "ORDER BY version",
+    )
+    assert [version for (version,) in rows] == list(range(1, 21))

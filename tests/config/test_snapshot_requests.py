@@ -2,10 +2,17 @@
 
 import asyncio
 import time
+from datetime import UTC, datetime, timedelta
 
 import cv2
 import numpy as np
-from config_harness import FakeAgent, assert_eventually, config_pb2, jpeg_of
+from config_harness import (
+    FakeAgent,
+    assert_eventually,
+    config_pb2,
+    execute,
+    jpeg_of,
+)
 
 
 async def snapshot_first_command(agent: FakeAgent, **fields) -> None:
@@ -15,6 +22,7 @@ async def snapshot_first_command(agent: FakeAgent, **fields) -> None:
 
 async def test_snapshot_round_trip(operator, agent):
     client = await agent().connect()
+    await assert_eventually(lambda: client.acked, message="Hello acked")
     manager = operator("manager")
     jpeg = jpeg_of(320, 240)
 
@@ -45,6 +53,7 @@ async def test_snapshot_round_trip(operator, agent):
 
 async def test_snapshot_error_is_failed(operator, agent):
     client = await agent().connect()
+    await assert_eventually(lambda: client.acked, message="Hello acked")
     manager = operator("manager")
     responding = asyncio.create_task(
         snapshot_first_command(client, jpeg=jpeg_of(64, 48), width=64, height=48)
@@ -113,3 +122,34 @@ async def test_command_reaches_only_store_agents(operator, agent, server, seeded
         await other.close()
 
     assert other.commands == []
+
+
+async def test_request_sent_again_on_connect(operator, agent, seeded):
+    manager = operator("manager")
+    fresh = await manager.RequestSnapshot(
+        config_pb2.RequestSnapshotRequest(camera_id="cam-1", max_bytes=32768)
+    )
+    stale = await manager.RequestSnapshot(
+        config_pb2.RequestSnapshotRequest(camera_id="cam-2")
+    )
+    execute(
+        seeded.database_url,
+        "UPDATE camera_snapshots SET requested_at = :t WHERE command_id = :c",
+        t=datetime.now(UTC) - timedelta(minutes=5),
+        c=stale.snapshot.request_id,
+    )
+
+    client = await agent().connect()
+    await snapshot_first_command(client, jpeg=jpeg_of(64, 48), width=64, height=48)
+
+    async def completed() -> bool:
+        response = await manager.GetSnapshot(
+            config_pb2.GetSnapshotRequest(request_id=fresh.snapshot.request_id)
+        )
+        return response.snapshot.state == config_pb2.SNAPSHOT_STATE_COMPLETED
+
+    await assert_eventually(completed, message="resent request completed")
+    assert [command.command_id for command in client.commands] == [
+        fresh.snapshot.request_id
+    ]
+    assert client.commands[0].take_snapshot.max_bytes == 32768
