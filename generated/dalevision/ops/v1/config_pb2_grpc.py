@@ -173,8 +173,10 @@ class ConfigServiceServicer:
 
     def RequestSnapshot(self, request, context):
         """Ask the agents of the camera's store for the camera's latest frame. Returns a
-        request id at once, or waits up to `wait_seconds` for the answer. Poll
-        GetSnapshot with the request id until `state` is no longer PENDING.
+        request id at once, or waits up to `wait_seconds` for the agent's reply. Poll
+        GetSnapshot with the request id until `state` is no longer PENDING. A request
+        still pending when an agent of the store connects is sent to it again if it
+        is at most 60 seconds old.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
