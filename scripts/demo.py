@@ -5,7 +5,9 @@ register an organization, store, camera and agent with ``dale-cloud admin``, wri
 an agent YAML with the ROI in ``scripts/demo_roi.yaml``, run ``dale-edge run
 --exit-when-done`` once over the video (as fast as possible, video time starting at
 ``DEMO_START_TIME``), read the minute buckets back from the cloud database, print
-them, and stop the cloud.
+them, and stop the cloud. Meanwhile ``dale-bridge`` serves the operator UI, and
+the demo prints its URL and sign-in. With ``DALE_DEMO_KEEP_SERVING=1`` the cloud
+and the UI keep running after the summary until Ctrl-C.
 
 Inputs: ``DALE_SAMPLE_VIDEO`` (default ``../shared/data/vtest.avi`` next to the
 repository) and ``DALE_MODEL`` (default
@@ -22,6 +24,7 @@ import socket
 import subprocess
 import sys
 import time
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import yaml
@@ -38,6 +41,13 @@ DEFAULT_MODEL = REPO_ROOT.parent / "shared" / "models" / "yolov8n_int8_openvino_
 BIN = Path(sys.executable).parent
 
 ORGANIZATION_ID = "demo-org"
+# The operator account the demo creates for the UI. The password is printed, so it
+# protects nothing, which is acceptable because the bridge listens on 127.0.0.1.
+OPERATOR_EMAIL = "operator@demo.example"
+OPERATOR_PASSWORD = "dale-demo-operator"
+# Port of the UI unless it is taken. DALE_DEMO_UI_PORT overrides it.
+DEFAULT_UI_PORT = 8080
+STATIC_DIR = REPO_ROOT / "web_bridge" / "static"
 STORE_ID = "demo-store"
 CAMERA_ID = "plaza"
 AGENT_ID = "demo-agent"
@@ -81,10 +91,11 @@ def main() -> int:
     port = free_port()
     print(f"Starting dale-cloud on 127.0.0.1:{port} ({database_url()})")
     cloud = start_cloud(port)
+    bridge = None
     try:
         wait_for_cloud(cloud, port)
         token = bootstrap()
-        # The web bridge and UI start here once the demo includes them.
+        bridge, ui_url = start_ui(port)
         config_path = write_agent_config(video.resolve(), model.resolve(), port, token)
         print(f"Running dale-edge over {video} (agent log: {DEMO_DIR / 'agent.log'})")
         exit_code = run_agent(config_path)
@@ -92,9 +103,120 @@ def main() -> int:
             print(f"dale-edge exited with {exit_code}; see {DEMO_DIR / 'agent.log'}")
             return 1
         print_summary()
+        print(f"Charts of this run in the UI: {charts_link(ui_url)}")
+        if os.environ.get("DALE_DEMO_KEEP_SERVING") == "1":
+            wait_for_interrupt(ui_url)
     finally:
+        if bridge is not None:
+            stop_bridge(bridge)
         stop_cloud(cloud)
     return 0
+
+
+def start_ui(cloud_port: int) -> tuple[subprocess.Popen, str]:
+    """Create the demo operator, start ``dale-bridge`` and print how to sign in."""
+    create_operator()
+    port = ui_port()
+    with open(DEMO_DIR / "bridge.log", "ab") as log_file:
+        bridge = subprocess.Popen(
+            [
+                str(BIN / "dale-bridge"),
+                "--listen",
+                f"127.0.0.1:{port}",
+                "--upstream",
+                f"127.0.0.1:{cloud_port}",
+                "--static-dir",
+                str(STATIC_DIR),
+            ],
+            cwd=REPO_ROOT,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+        )
+    deadline = time.monotonic() + CLOUD_START_TIMEOUT_SECONDS
+    while not port_is_open(port):
+        if bridge.poll() is not None or time.monotonic() > deadline:
+            stop_bridge(bridge)
+            raise SystemExit(
+                f"dale-bridge did not start on 127.0.0.1:{port}; see "
+                f"{DEMO_DIR / 'bridge.log'}"
+            )
+        time.sleep(0.2)
+    url = f"http://127.0.0.1:{port}/"
+    print(f"Operator UI: {url}  (sign in as {OPERATOR_EMAIL} / {OPERATOR_PASSWORD})")
+    return bridge, url
+
+
+def charts_link(ui_url: str) -> str:
+    """Return a UI link to the charts of the demo camera over the video's minutes."""
+    start = datetime.fromisoformat(DEMO_START_TIME)
+    end = start + timedelta(minutes=5)
+    # "Z" rather than "+00:00": a "+" in a query string reads as a space.
+    utc = "%Y-%m-%dT%H:%M:%SZ"
+    return (
+        f"{ui_url}#/charts?store={STORE_ID}&camera={CAMERA_ID}"
+        f"&start={start.strftime(utc)}&end={end.strftime(utc)}"
+    )
+
+
+def create_operator() -> None:
+    """Add the demo operator as a manager of the demo organization, once."""
+    result = subprocess.run(
+        [
+            str(BIN / "dale-cloud"),
+            "admin",
+            "create-user",
+            "--org",
+            ORGANIZATION_ID,
+            "--email",
+            OPERATOR_EMAIL,
+            "--password",
+            "-",
+            "--role",
+            "manager",
+        ],
+        cwd=REPO_ROOT,
+        input=f"{OPERATOR_PASSWORD}\n",
+        capture_output=True,
+        text=True,
+    )
+    # A second run finds the account made by the first, with the same password.
+    if result.returncode != 0 and "exists" not in result.stderr:
+        raise SystemExit(
+            f"dale-cloud admin create-user failed: {result.stderr.strip()}"
+        )
+
+
+def ui_port() -> int:
+    requested = os.environ.get("DALE_DEMO_UI_PORT")
+    if requested is not None:
+        return int(requested)
+    return free_port() if port_is_open(DEFAULT_UI_PORT) else DEFAULT_UI_PORT
+
+
+def port_is_open(port: int) -> bool:
+    with socket.socket() as sock:
+        sock.settimeout(0.5)
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+def wait_for_interrupt(ui_url: str) -> None:
+    print(f"The cloud and the UI at {ui_url} keep running; press Ctrl-C to stop.")
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        print()
+
+
+def stop_bridge(bridge: subprocess.Popen) -> None:
+    if bridge.poll() is None:
+        bridge.send_signal(signal.SIGTERM)
+        try:
+            bridge.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            bridge.kill()
+            bridge.wait()
+    print(f"dale-bridge stopped (exit code {bridge.returncode})")
 
 
 def free_port() -> int:

@@ -341,6 +341,19 @@ export function chartsView(context: AppContext): View {
     "Show",
   );
 
+  // A link may name a custom range as ISO 8601 instants, e.g.
+  // #/charts?store=s1&start=2026-01-05T12:00:00Z&end=2026-01-05T13:00:00Z.
+  const applyLinkedRange = () => {
+    const start = new Date(context.params.get("start") ?? "");
+    const end = new Date(context.params.get("end") ?? "");
+    if (Number.isNaN(start.getTime()) || Number.isNaN(end.getTime())) {
+      return;
+    }
+    rangeSelect.value = "custom";
+    startInput.value = dateToZonedInput(start, storeTimeZone());
+    endInput.value = dateToZonedInput(end, storeTimeZone());
+  };
+
   const load = async () => {
     try {
       const [storeList, cameraList] = await Promise.all([
@@ -363,6 +376,7 @@ export function chartsView(context: AppContext): View {
         }),
       );
       fillCameras();
+      applyLinkedRange();
       restart();
     } catch (error) {
       notice.show("error", `Could not load stores. ${describeError(error)}`);
