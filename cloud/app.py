@@ -16,6 +16,7 @@ raises is logged and does not stop ingest:
 
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import replace
 
 import grpc
 import structlog
@@ -45,8 +46,12 @@ class CloudApp:
         self.engine = engine
         self.sessions = AgentSessions()
         self.cameras = CameraDirectory(engine, settings.ingest.camera_cache_seconds)
+        ingest_settings = settings.ingest
+        if engine.dialect.name == "sqlite":
+            # SQLite takes one writer at a time; more threads would only wait.
+            ingest_settings = replace(ingest_settings, writer_threads=1)
         self.batcher = IngestBatcher(
-            IngestWriter(engine), settings.ingest, on_commit=self._after_commit
+            IngestWriter(engine), ingest_settings, on_commit=self._after_commit
         )
         self.alert_hooks: list[AlertHook] = []
         self.hello_hooks: list[HelloHook] = []

@@ -80,6 +80,19 @@ def _add_serve(subparsers: argparse._SubParsersAction) -> None:
         help="largest snapshot record in bytes (default: %(default)s)",
     )
     parser.add_argument(
+        "--writer-threads",
+        type=_positive_int,
+        default=defaults_ingest.writer_threads,
+        help="batches written at the same time on Postgres, each on its own "
+        "connection; SQLite always uses 1 (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--batch-max-records",
+        type=_positive_int,
+        default=defaults_ingest.batch_max_records,
+        help="most records written in one transaction (default: %(default)s)",
+    )
+    parser.add_argument(
         "--keepalive-min-ping-interval-ms",
         type=_positive_int,
         default=defaults_keepalive.server_min_ping_interval_ms,
@@ -133,6 +146,8 @@ def settings_from_args(args: argparse.Namespace) -> CloudSettings:
     ingest = IngestSettings(
         max_record_bytes=args.max_record_bytes,
         max_snapshot_bytes=args.max_snapshot_bytes,
+        writer_threads=args.writer_threads,
+        batch_max_records=args.batch_max_records,
     )
     return CloudSettings(
         listen=args.listen,

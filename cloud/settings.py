@@ -24,6 +24,9 @@ class IngestSettings:
     batch_max_records: int = 500
     # ... or when its first record has waited this long.
     batch_max_delay_ms: float = 5.0
+    # Batches written at the same time, each on its own connection. SQLite
+    # has one writer at a time, so the server uses 1 there whatever is set.
+    writer_threads: int = 3
     # Records of one stream read but not yet acked; reading pauses at the limit,
     # which leaves the rest to HTTP/2 flow control.
     stream_max_inflight_records: int = 1000
@@ -36,7 +39,12 @@ class IngestSettings:
     camera_cache_seconds: float = 60.0
 
     def __post_init__(self) -> None:
-        for name in ("max_record_bytes", "max_snapshot_bytes", "batch_max_records"):
+        for name in (
+            "max_record_bytes",
+            "max_snapshot_bytes",
+            "batch_max_records",
+            "writer_threads",
+        ):
             if getattr(self, name) <= 0:
                 raise ValueError(f"{name}={getattr(self, name)} must be positive")
 

@@ -2,14 +2,19 @@
 
 ``submit`` queues a validated record and returns a future that completes after
 the record's transaction has committed: with None when the record is stored
-(or was stored before), or with the ``RecordProblem`` that rejected it. One
-batch is written at a time, in a dedicated thread, so the event loop never
-waits for the database; while a batch is written the next one fills up.
+(or was stored before), or with the ``RecordProblem`` that rejected it. Batches
+are written in dedicated threads, so the event loop never waits for the
+database; while a batch is written the next one fills up.
 
 A database error that is not one record's fault (the server restarted, the
 connection dropped, SQLite is locked) rolls the batch back, and the same batch
 is tried again with exponential backoff until it commits. No future completes
 before its commit.
+
+With ``writer_threads`` above 1, that many batches are written at once on
+separate connections, so one batch's round trips and commit overlap the next
+one's work. Batches then commit in any order; each record is still acked only
+after its own commit.
 """
 
 import asyncio
@@ -66,15 +71,17 @@ class IngestBatcher:
         self._settings = settings
         self._on_commit = on_commit
         self._pending: deque[_Pending] = deque()
-        # The batch being written, until its futures are completed.
-        self._writing: list[_Pending] = []
+        # Batches being written, each until its futures are completed.
+        self._writing: dict[int, list[_Pending]] = {}
+        self._commits: set[asyncio.Task] = set()
+        self._writer_slots = asyncio.Semaphore(settings.writer_threads)
         self._wakeup = asyncio.Event()
         self._idle = asyncio.Event()
         self._idle.set()
         self._closing = False
         self._task: asyncio.Task | None = None
         self._executor = ThreadPoolExecutor(
-            max_workers=1, thread_name_prefix="ingest-writer"
+            max_workers=settings.writer_threads, thread_name_prefix="ingest-writer"
         )
 
     @property
@@ -87,18 +94,24 @@ class IngestBatcher:
         self._task.add_done_callback(self._on_stopped)
 
     def _on_stopped(self, task: asyncio.Task) -> None:
-        # The loop only ends by cancellation in ``close``; anything else is a
-        # fault that would leave every waiting stream without an answer.
+        # The loop and commit tasks only end early by cancellation in ``close``;
+        # anything else is a fault that would leave every waiting stream
+        # without an answer.
         if task.cancelled() or task.exception() is None:
             return
         error = task.exception()
         self._closing = True
-        for pending in [*self._writing, *self._pending]:
+        for pending in self._unfinished():
             if not pending.future.done():
                 pending.future.set_exception(error)
         self._pending.clear()
+        self._writing.clear()
         self._idle.set()
         log.error("batcher_stopped_by_error", error=repr(error))
+
+    def _unfinished(self) -> list[_Pending]:
+        writing = [pending for batch in self._writing.values() for pending in batch]
+        return [*writing, *self._pending]
 
     def submit(self, record: IngestRecord) -> asyncio.Future[RecordProblem | None]:
         """Queue a record; the future completes after its transaction commits."""
@@ -129,11 +142,12 @@ class IngestBatcher:
                 timeout_seconds=timeout_seconds,
                 unwritten_records=len(self._pending),
             )
-        unfinished = [*self._writing, *self._pending]
-        if self._task is not None:
-            self._task.cancel()
-            # A loop that died of an error has reported it in ``_on_stopped``.
-            await asyncio.gather(self._task, return_exceptions=True)
+        unfinished = self._unfinished()
+        tasks = [*self._commits, *([self._task] if self._task else [])]
+        for task in tasks:
+            task.cancel()
+        # A task that died of an error has reported it in ``_on_stopped``.
+        await asyncio.gather(*tasks, return_exceptions=True)
         for pending in unfinished:
             pending.future.cancel()
         self._pending.clear()
@@ -145,10 +159,12 @@ class IngestBatcher:
         max_records = self._settings.batch_max_records
         while True:
             if not self._pending:
-                self._idle.set()
+                if not self._commits:
+                    self._idle.set()
                 self._wakeup.clear()
                 await self._wakeup.wait()
                 continue
+            await self._writer_slots.acquire()
             # Give other streams a moment to add to a small batch.
             if len(self._pending) < max_records and not self._closing:
                 await asyncio.sleep(delay_seconds)
@@ -156,13 +172,21 @@ class IngestBatcher:
                 self._pending.popleft()
                 for _ in range(min(max_records, len(self._pending)))
             ]
-            await self._commit(batch)
+            task = asyncio.create_task(self._commit(batch))
+            self._commits.add(task)
+            task.add_done_callback(self._commit_finished)
+
+    def _commit_finished(self, task: asyncio.Task) -> None:
+        self._commits.discard(task)
+        self._writer_slots.release()
+        self._wakeup.set()
+        self._on_stopped(task)
 
     async def _commit(self, batch: list[_Pending]) -> None:
         records = [pending.record for pending in batch]
         # Kept until every future is completed, so ``close`` and ``_on_stopped``
         # can cancel or fail a batch that is still being written.
-        self._writing = batch
+        self._writing[id(batch)] = batch
         try:
             result = await self._write_until_committed(records)
         except Exception as error:
@@ -171,13 +195,13 @@ class IngestBatcher:
             for pending in batch:
                 if not pending.future.done():
                     pending.future.set_exception(error)
-            self._writing = []
+            self._writing.pop(id(batch), None)
             log.exception("batch_write_crashed", records=len(records))
             return
         for index, pending in enumerate(batch):
             if not pending.future.done():
                 pending.future.set_result(result.problems.get(index))
-        self._writing = []
+        self._writing.pop(id(batch), None)
         if self._on_commit is not None:
             try:
                 self._on_commit(records, result)

@@ -589,17 +589,25 @@ def _optional_gauge(parent_field: str, message, name: str) -> Gauge | None:
     if not message.HasField(name):
         return None
     gauge = getattr(message, name)
+    average, maximum, minimum = gauge.avg, gauge.max, gauge.min
+    slack = GAUGE_ORDER_TOLERANCE * max(1.0, maximum)
+    # One test for the usual valid gauge: NaN fails every comparison, and the
+    # sum of values >= 0 is finite only when each of them is.
+    if (
+        minimum >= 0
+        and math.isfinite(average + maximum + minimum)
+        and minimum - slack <= average <= maximum + slack
+    ):
+        return Gauge(avg=average, max=maximum, min=minimum)
+
     field = f"{parent_field}.{name}"
-    for part in ("avg", "max", "min"):
-        _check_non_negative(f"{field}.{part}", getattr(gauge, part))
-    slack = GAUGE_ORDER_TOLERANCE * max(1.0, gauge.max)
-    if not gauge.min - slack <= gauge.avg <= gauge.max + slack:
-        raise _invalid(
-            field,
-            f"min={gauge.min} avg={gauge.avg} max={gauge.max}",
-            f"{field} must have min <= avg <= max",
-        )
-    return Gauge(avg=gauge.avg, max=gauge.max, min=gauge.min)
+    for part, value in (("avg", average), ("max", maximum), ("min", minimum)):
+        _check_non_negative(f"{field}.{part}", value)
+    raise _invalid(
+        field,
+        f"min={minimum} avg={average} max={maximum}",
+        f"{field} must have min <= avg <= max",
+    )
 
 
 def _check_time(field: str, timestamp: Timestamp, context: ValidationContext):

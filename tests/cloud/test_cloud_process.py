@@ -15,7 +15,6 @@ from cloud_harness import (
     count_rows,
     stored_receipt_ids,
 )
-from dalevision.edge.v1 import edge_pb2
 from sqlalchemy.engine import make_url
 
 KILL_TEST_BUCKETS = 600
@@ -170,7 +169,6 @@ async def test_logs_have_ids_never_token(seeded, tmp_path):
         intruder = await ScriptedAgent(
             cloud.address, wrong_token, credentials.agent_id
         ).connect(hello=False)
-        await intruder._call.write(edge_pb2.ConnectRequest())
         await intruder.wait_ended()
 
         agent = await ScriptedAgent(
@@ -189,6 +187,7 @@ async def test_logs_have_ids_never_token(seeded, tmp_path):
 
     assert credentials.token not in text
     assert wrong_token not in text
+    assert intruder.failure.code() == grpc.StatusCode.UNAUTHENTICATED
     assert "agent_auth_failed" in text
     assert f"agent_id='{credentials.agent_id}'" in text
     assert f"store_id='{credentials.store_id}'" in text

@@ -18,12 +18,15 @@ from cloud import agent_tokens
 
 
 async def connect_and_fail(agent: ScriptedAgent, first=None) -> grpc.aio.AioRpcError:
-    """Open a stream that the server must end with an error; return it."""
+    """Open a stream that the server must end with an error; return it.
+
+    Without ``first`` nothing is written: the server rejects the metadata
+    alone, and a write racing that rejection would make the client report
+    INTERNAL instead of the server's status.
+    """
     await agent.connect(hello=False)
-    try:
-        await agent.send(first or hello_request(agent.agent_id))
-    except grpc.aio.AioRpcError:
-        pass  # Already ended by the server.
+    if first is not None:
+        await agent.send(first)
     await agent.wait_ended()
     assert agent.failure is not None, "the stream ended without an error"
     return agent.failure
