@@ -1,4 +1,4 @@
-"""What the agent waits for before it checks a config pushed by the cloud.
+"""The agent's wait for camera frame sizes before it checks a pushed config.
 
 A pushed ROI is checked against the frame size of its camera, which the agent
 learns from the first decoded frame. A push that arrives right after start-up, as

@@ -19,8 +19,8 @@ class ConfigPushSettings:
     # call reads the database in case a notification was lost.
     snapshot_max_wait_seconds: float = 30.0
     snapshot_poll_interval_seconds: float = 1.0
-    # Requests still pending when an agent of the store connects are sent to it
-    # again if they are at most this old; older ones are left to the caller.
+    # A request still pending when an agent of the store connects is sent to it
+    # again if it is at most this old. The caller requests older ones anew.
     snapshot_resend_seconds: float = 60.0
     # Attempts of one change when a concurrent change took the same version.
     change_attempts: int = 5

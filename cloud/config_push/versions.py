@@ -291,8 +291,8 @@ def build_agent_config(
     """Return the full config of an agent from the rows committed so far.
 
     It contains the ROI of every live camera of the store that has one, ordered by
-    camera id, and the agent's thresholds when they were set; an agent keeps the
-    values of its local file for what the config leaves out.
+    camera id, and the agent's thresholds when they were set. For whatever the
+    config leaves out, the agent keeps the values of its local file.
     """
     config = config_pb2.AgentConfig()
     rois = session.execute(
