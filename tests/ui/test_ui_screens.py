@@ -18,6 +18,7 @@ from ui_agent import ScriptedAgent
 from ui_stack import (
     ManagedProcess,
     Tenancy,
+    admin,
     assert_eventually,
     bridge_process,
     cloud_process,
@@ -32,6 +33,9 @@ MANAGER_EMAIL = "manager@ui.example"
 MANAGER_PASSWORD = "manager-password-1"
 VIEWER_EMAIL = "viewer@ui.example"
 VIEWER_PASSWORD = "viewer-password-1"
+MULTI_EMAIL = "multi@ui.example"
+MULTI_PASSWORD = "multi-password-1"
+OTHER_ORGANIZATION_ID = "org-other"
 # The default time zone of stores made by ``dale-cloud admin create-store``.
 STORE_ZONE = "America/Sao_Paulo"
 CAMERA_ID = "plaza"
@@ -42,7 +46,7 @@ OTHER_CAMERA_ID = "back-door"
 class Stack:
     cloud: ManagedProcess
     bridge: ManagedProcess
-    agent: ScriptedAgent
+    agent: ScriptedAgent | None
     tenancy: Tenancy
     workdir: Path
 
@@ -70,6 +74,21 @@ def template_database(tmp_path_factory) -> tuple[Path, Tenancy]:
     create_operator(
         database_url, tenancy.organization_id, VIEWER_EMAIL, VIEWER_PASSWORD, "viewer"
     )
+    # A user of two organizations, who must name one to sign in.
+    create_operator(
+        database_url, tenancy.organization_id, MULTI_EMAIL, MULTI_PASSWORD, "viewer"
+    )
+    admin(database_url, "create-org", "--id", OTHER_ORGANIZATION_ID, "--name", "Other")
+    admin(
+        database_url,
+        "create-user",
+        "--org",
+        OTHER_ORGANIZATION_ID,
+        "--email",
+        MULTI_EMAIL,
+        "--role",
+        "viewer",
+    )
     return path, tenancy
 
 
@@ -79,22 +98,22 @@ def stack(tmp_path, artifacts, template_database) -> Iterator[Stack]:
     template, tenancy = template_database
     shutil.copyfile(template, tmp_path / "cloud.db")
     database_url = f"sqlite:///{tmp_path / 'cloud.db'}"
-    processes: list[ManagedProcess] = []
-    agent = None
+    cloud = cloud_process(database_url, tmp_path)
+    # The bridge is a placeholder until it starts: stopping it before does nothing.
+    stack = Stack(cloud, bridge_process(0, tmp_path), None, tenancy, tmp_path)
     try:
-        cloud = cloud_process(database_url, tmp_path).start()
-        processes.append(cloud)
-        bridge = bridge_process(cloud.port, tmp_path).start()
-        processes.append(bridge)
-        agent = ScriptedAgent(
+        cloud.start()
+        stack.bridge = bridge_process(cloud.port, tmp_path).start()
+        stack.agent = ScriptedAgent(
             f"127.0.0.1:{cloud.port}", tenancy.agent_id, tenancy.agent_token
         ).start()
-        agent.heartbeat(CAMERA_ID)
-        yield Stack(cloud, bridge, agent, tenancy, tmp_path)
+        stack.agent.heartbeat(CAMERA_ID)
+        yield stack
     finally:
-        if agent is not None:
-            agent.stop()
-        stop_all(processes)
+        if stack.agent is not None:
+            stack.agent.stop()
+        # A test may replace the bridge, so the stack's current one is stopped.
+        stop_all([stack.cloud, stack.bridge])
         for log in tmp_path.glob("*.log"):
             (artifacts / log.name).write_bytes(log.read_bytes())
 
@@ -163,6 +182,30 @@ def test_sign_in_errors_session_and_sign_out(stack, browser):
         10,
         "the token still works after sign-out",
     )
+    assert browser.page_errors == []
+
+
+def test_sign_in_asks_for_organization(stack, browser):
+    page = browser.page
+    page.goto(stack.url)
+    organization = page.get_by_label("Organization id")
+    assert organization.is_hidden()
+    page.get_by_label("Email").fill(MULTI_EMAIL)
+    page.get_by_label("Password").fill(MULTI_PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    organization.wait_for()
+    error = page.get_by_test_id("signin-error").inner_text()
+    assert "INVALID_ARGUMENT" in error
+    assert stack.tenancy.organization_id in error
+    browser.screenshot("01-organization-needed")
+
+    organization.fill(stack.tenancy.organization_id)
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_test_id("user-email").wait_for()
+    stored = page.evaluate(
+        "() => JSON.parse(sessionStorage.getItem('dalevision.session')).organizationId"
+    )
+    assert stored == stack.tenancy.organization_id
     assert browser.page_errors == []
 
 

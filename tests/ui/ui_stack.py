@@ -72,7 +72,11 @@ class ManagedProcess:
                 env={**os.environ, **self.env},
             )
         if self.port is not None:
-            self.wait_for_port()
+            try:
+                self.wait_for_port()
+            except AssertionError:
+                self.stop()
+                raise
         return self
 
     def wait_for_port(self) -> None:

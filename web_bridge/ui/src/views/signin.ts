@@ -1,8 +1,9 @@
 // Sign-in form: email and password in, a session with a bearer token out.
 
 import { create } from "@bufbuild/protobuf";
+import { Code } from "@connectrpc/connect";
 
-import { describeError, type Api } from "../api";
+import { describeError, errorCode, type Api } from "../api";
 import { el, labelled } from "../dom";
 import { dateOf } from "../format";
 import { LoginRequestSchema } from "../gen/dalevision/ops/v1/auth_pb";
@@ -32,6 +33,15 @@ export function renderSignIn(
     required: true,
     "data-testid": "signin-password",
   });
+  // Only users of several organizations need it, and their failed login says so.
+  const organization = el("input", {
+    type: "text",
+    name: "organization",
+    autocomplete: "organization",
+    "data-testid": "signin-organization",
+  });
+  const organizationField = labelled("Organization id", organization);
+  organizationField.hidden = true;
   const submit = el(
     "button",
     { type: "submit", class: "primary", "data-testid": "signin-submit" },
@@ -45,6 +55,7 @@ export function renderSignIn(
     el("p", { class: "muted" }, "Sign in to the operator console."),
     labelled("Email", email),
     labelled("Password", password),
+    organizationField,
     notice.element,
     submit,
   );
@@ -59,6 +70,7 @@ export function renderSignIn(
         create(LoginRequestSchema, {
           email: email.value.trim(),
           password: password.value,
+          organizationId: organization.value.trim(),
         }),
       );
       const expire = dateOf(response.expireTime);
@@ -73,6 +85,11 @@ export function renderSignIn(
       });
     } catch (error) {
       notice.show("error", `Sign-in failed. ${describeError(error)}`);
+      if (errorCode(error) === Code.InvalidArgument && organizationField.hidden) {
+        organizationField.hidden = false;
+        organization.focus();
+        return;
+      }
       password.select();
     } finally {
       submit.disabled = false;

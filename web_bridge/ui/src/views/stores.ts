@@ -89,6 +89,9 @@ function rolloutText(agent: Agent): string {
   if (agent.rejectedConfigVersion > 0n && agent.rejectedConfigVersion >= desired) {
     return `version ${agent.rejectedConfigVersion} rejected: ${agent.rejectionReason}`;
   }
+  if (desired === 0n) {
+    return "no config pushed yet: runs its local file";
+  }
   if (desired === applied) {
     return `version ${applied} applied`;
   }
