@@ -237,3 +237,4 @@ def test_operator_flow_with_real_agent(product, browser):
 
     assert product.agent.running(), product.agent.log_tail()
     assert browser.page_errors == []
+    assert browser.console_errors == []

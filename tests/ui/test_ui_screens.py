@@ -183,6 +183,7 @@ def test_sign_in_errors_session_and_sign_out(stack, browser):
         "the token still works after sign-out",
     )
     assert browser.page_errors == []
+    assert browser.console_errors == []
 
 
 def test_sign_in_asks_for_organization(stack, browser):
