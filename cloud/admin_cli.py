@@ -35,7 +35,6 @@ Result = dict[str, Any] | list[dict[str, Any]]
 
 EXIT_OK = 0
 EXIT_FAILED = 1
-EXIT_USAGE = 2
 
 
 @dataclass(frozen=True)

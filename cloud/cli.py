@@ -13,9 +13,9 @@ from collections.abc import Sequence
 
 import structlog
 
-from cloud.admin_cli import EXIT_OK, add_admin_parser, run_admin
+from cloud.admin_cli import EXIT_FAILED, EXIT_OK, add_admin_parser, run_admin
 from cloud.db.engine import DEFAULT_DATABASE_URL, migrate
-from cloud.server import serve
+from cloud.server import ServerStartError, serve
 from cloud.settings import DEFAULT_LISTEN, CloudSettings, IngestSettings
 from dale_common.keepalive import KeepaliveSettings
 from dale_common.logs import configure_logging
@@ -191,7 +191,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error("--tls-key-file needs --tls-cert-file")
     if args.tls_cert_file is not None and args.tls_key_file is None:
         parser.error("--tls-cert-file needs --tls-key-file")
-    asyncio.run(serve(settings_from_args(args)))
+    try:
+        asyncio.run(serve(settings_from_args(args)))
+    except ServerStartError as error:
+        log.error("server_start_failed", error=str(error))
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_FAILED
     return EXIT_OK
 
 

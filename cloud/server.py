@@ -19,6 +19,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_health.v1._async import HealthServicer
 from grpc_reflection.v1alpha import reflection
 from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
 
 from cloud.app import CloudApp
 from cloud.db.engine import display_url, make_engine, migrate
@@ -107,25 +108,39 @@ def build_server(
     return server, health, service_names
 
 
+class ServerStartError(Exception):
+    """The server cannot start: the message names the setting to fix."""
+
+
 def _bind(server: grpc.aio.Server, settings: CloudSettings) -> int:
-    if settings.tls_cert_file and settings.tls_key_file:
-        credentials = grpc.ssl_server_credentials(
-            [
-                (
-                    Path(settings.tls_key_file).read_bytes(),
-                    Path(settings.tls_cert_file).read_bytes(),
-                )
-            ]
-        )
-        return server.add_secure_port(settings.listen, credentials)
-    if not settings.listen.startswith(LOOPBACK_HOSTS):
-        log.warning(
-            "listening_without_tls",
-            listen=settings.listen,
-            hint="agent tokens travel in plaintext: set --tls-cert-file and "
-            "--tls-key-file",
-        )
-    return server.add_insecure_port(settings.listen)
+    try:
+        if settings.tls_cert_file and settings.tls_key_file:
+            return server.add_secure_port(settings.listen, _tls_credentials(settings))
+        if not settings.listen.startswith(LOOPBACK_HOSTS):
+            log.warning(
+                "listening_without_tls",
+                listen=settings.listen,
+                hint="agent tokens travel in plaintext: set --tls-cert-file and "
+                "--tls-key-file",
+            )
+        return server.add_insecure_port(settings.listen)
+    except RuntimeError as error:
+        raise ServerStartError(
+            f"cannot listen on {settings.listen!r} ({error}): the port may be in "
+            "use or the host not local; choose another --listen"
+        ) from error
+
+
+def _tls_credentials(settings: CloudSettings) -> grpc.ServerCredentials:
+    try:
+        key = Path(settings.tls_key_file).read_bytes()
+        certificate = Path(settings.tls_cert_file).read_bytes()
+    except OSError as error:
+        raise ServerStartError(
+            f"cannot read TLS file {error.filename!r}: {error.strerror}; check "
+            "--tls-cert-file and --tls-key-file"
+        ) from error
+    return grpc.ssl_server_credentials([(key, certificate)])
 
 
 async def start_server(
@@ -135,7 +150,13 @@ async def start_server(
 ) -> RunningServer:
     """Migrate (unless disabled), then start serving; returns the running server."""
     if settings.migrate_on_start:
-        await asyncio.to_thread(migrate, settings.database_url)
+        try:
+            await asyncio.to_thread(migrate, settings.database_url)
+        except SQLAlchemyError as error:
+            raise ServerStartError(
+                f"cannot migrate {display_url(settings.database_url)}: "
+                f"{_first_line(error)}; check --database-url"
+            ) from error
     engine = engine or make_engine(settings.database_url)
     app = CloudApp(settings, engine)
     server, health, service_names = build_server(app, registrars)
@@ -166,6 +187,12 @@ async def serve(settings: CloudSettings) -> None:
         )
     await stop.wait()
     await running.stop()
+
+
+def _first_line(error: Exception) -> str:
+    original = getattr(error, "orig", None) or error
+    lines = str(original).strip().splitlines()
+    return lines[0] if lines else type(error).__name__
 
 
 def _on_signal(stop: asyncio.Event, name: str) -> None:

@@ -294,6 +294,8 @@ class ScriptedAgent:
     token: str | None
     agent_id: str
     channel_options: list[tuple[str, int]] = field(default_factory=list)
+    # TLS channel credentials; None means a plaintext channel.
+    credentials: grpc.ChannelCredentials | None = None
     sent: dict[str, edge_pb2.ConnectRequest] = field(default_factory=dict)
     acked: set[str] = field(default_factory=set)
     ack_times: dict[str, float] = field(default_factory=dict)
@@ -303,9 +305,14 @@ class ScriptedAgent:
     failure: grpc.aio.AioRpcError | None = None
 
     async def connect(self, hello: bool = True) -> "ScriptedAgent":
-        self._channel = grpc.aio.insecure_channel(
-            self.address, options=self.channel_options
-        )
+        if self.credentials is None:
+            self._channel = grpc.aio.insecure_channel(
+                self.address, options=self.channel_options
+            )
+        else:
+            self._channel = grpc.aio.secure_channel(
+                self.address, self.credentials, options=self.channel_options
+            )
         metadata = []
         if self.token is not None:
             metadata.append(("authorization", f"Bearer {self.token}"))
