@@ -323,6 +323,17 @@ def test_charts_show_minutes_and_gaps(stack, browser):
     error = page.get_by_test_id("charts-error")
     error.wait_for()
     assert "limit is 2880" in error.inner_text()
+
+    # A week per minute is over the limit, so the page switches to hours.
+    page.get_by_label("Range").select_option("7d")
+    page.wait_for_function(
+        """() => document.querySelector('[data-testid="chart-people"]')
+          ?.dataset.points === '168'"""
+    )
+    assert page.get_by_label("Granularity").input_value() == "2"  # GRANULARITY_HOUR
+    assert page.get_by_test_id("charts-error").is_hidden()
+    hours_with_video = 168 - chart_attribute(page, "chart-people", "gaps")
+    assert hours_with_video in (1, 2)
     assert browser.page_errors == []
 
 

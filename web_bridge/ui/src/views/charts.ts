@@ -333,7 +333,20 @@ export function chartsView(context: AppContext): View {
     restart();
   });
   cameraSelect.addEventListener("change", restart);
-  rangeSelect.addEventListener("change", restart);
+  rangeSelect.addEventListener("change", () => {
+    // A relative range too long for the chosen granularity switches to the
+    // finest one that fits, e.g. the last 7 days to hours.
+    const span = RANGE_MS[rangeSelect.value];
+    if (span !== undefined) {
+      const fitting = [Granularity.MINUTE, Granularity.HOUR, Granularity.DAY].find(
+        (granularity) => span / PERIOD_MS[granularity] <= MAX_POINTS[granularity],
+      );
+      if (fitting !== undefined && Number(granularitySelect.value) < fitting) {
+        granularitySelect.value = String(fitting);
+      }
+    }
+    restart();
+  });
   granularitySelect.addEventListener("change", restart);
   const showButton = el(
     "button",
