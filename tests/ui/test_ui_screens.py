@@ -12,8 +12,15 @@ from zoneinfo import ZoneInfo
 
 import grpc
 import pytest
+from dalevision.edge.v1 import config_pb2 as edge_config_pb2
 from dalevision.edge.v1 import edge_pb2
-from dalevision.ops.v1 import alert_pb2, auth_pb2, auth_pb2_grpc
+from dalevision.ops.v1 import (
+    alert_pb2,
+    auth_pb2,
+    auth_pb2_grpc,
+    config_pb2,
+    config_pb2_grpc,
+)
 from ui_agent import ScriptedAgent
 from ui_stack import (
     ManagedProcess,
@@ -560,4 +567,63 @@ def test_roi_editor_checks_errors_and_rejection(stack, browser):
     assert "Could not push the ROI" in error.inner_text()
     assert "INVALID_ARGUMENT" in error.inner_text()
     browser.screenshot("04-server-error")
+    assert browser.page_errors == []
+
+
+def set_roi_as_manager(stack: Stack) -> None:
+    """Store a one-zone ROI for the camera through the API, as the manager."""
+    zone = edge_config_pb2.Zone(
+        id="queue-1",
+        kind=edge_config_pb2.ZONE_KIND_QUEUE,
+        polygon=[
+            edge_config_pb2.Point(x=50, y=60),
+            edge_config_pb2.Point(x=250, y=60),
+            edge_config_pb2.Point(x=250, y=200),
+        ],
+    )
+    with grpc.insecure_channel(f"127.0.0.1:{stack.cloud.port}") as channel:
+        login = auth_pb2_grpc.AuthServiceStub(channel).Login(
+            auth_pb2.LoginRequest(email=MANAGER_EMAIL, password=MANAGER_PASSWORD),
+            timeout=30,
+        )
+        config_pb2_grpc.ConfigServiceStub(channel).SetCameraRoi(
+            config_pb2.SetCameraRoiRequest(
+                camera_id=CAMERA_ID,
+                roi=edge_config_pb2.CameraRoi(zones=[zone]),
+            ),
+            metadata=[("authorization", f"Bearer {login.access_token}")],
+            timeout=30,
+        )
+
+
+def test_viewer_sees_roi_read_only(stack, browser):
+    set_roi_as_manager(stack)
+    page = browser.page
+    sign_in(page, stack, VIEWER_EMAIL, VIEWER_PASSWORD)
+    page.get_by_test_id(f"edit-roi-{CAMERA_ID}").click()
+    page.get_by_test_id("roi-zone-queue-1").wait_for()
+    assert page.get_by_test_id("roi-zone-queue-1").get_attribute("data-points") == "3"
+    assert page.get_by_test_id("roi-origin").get_attribute("data-origin") == "cloud"
+    # The camera's heartbeat gives the frame size, so shapes show without an image.
+    assert page.get_by_test_id("roi-canvas").get_attribute("data-frame") == "768x576"
+    assert (
+        "A manager can request one"
+        in page.get_by_test_id("roi-snapshot-state").inner_text()
+    )
+    for name in ("Take new snapshot", "Draw zone", "Draw line", "Push to agents"):
+        assert page.get_by_role("button", name=name).is_disabled(), name
+
+    page.get_by_test_id("roi-select-zone-queue-1").click()
+    assert page.get_by_label("Kind").is_disabled()
+    assert page.get_by_test_id("roi-delete-shape").is_disabled()
+    # Dragging a corner changes nothing.
+    start = canvas_point(page, 250, 200)
+    page.mouse.move(*start)
+    page.mouse.down()
+    page.mouse.move(start[0] + 40, start[1] + 40, steps=4)
+    page.mouse.up()
+    assert page.get_by_test_id("roi-dirty").get_attribute("data-dirty") == "false"
+    page.keyboard.press("Delete")
+    assert page.get_by_test_id("roi-zone-queue-1").count() == 1
+    browser.screenshot("01-read-only")
     assert browser.page_errors == []

@@ -103,6 +103,8 @@ export class RoiCanvas {
 
   constructor(
     private draft: RoiDraft,
+    /** Shapes can be selected but not drawn, moved or deleted. */
+    private readonly readOnly: boolean,
     private readonly callbacks: CanvasCallbacks,
   ) {
     this.image = svg("image", { x: 0, y: 0, preserveAspectRatio: "none" });
@@ -208,6 +210,9 @@ export class RoiCanvas {
   }
 
   deleteSelected(): void {
+    if (this.readOnly) {
+      return;
+    }
     const index = this.draft.shapes.findIndex((shape) => shape.key === this.selectedKey);
     if (index < 0) {
       return;
@@ -252,6 +257,11 @@ export class RoiCanvas {
       return;
     }
     const point = this.toImage(event);
+    if (this.readOnly) {
+      const target = (event.target as Element).closest("[data-handle]");
+      this.select(target === null ? null : Number((target as SVGElement).dataset.key));
+      return;
+    }
     if (this.mode === "zone") {
       this.addZonePoint(point);
       return;
@@ -393,7 +403,7 @@ export class RoiCanvas {
 
   private onDoubleClick(event: MouseEvent): void {
     const target = (event.target as Element).closest("[data-handle^='vertex-']");
-    if (target === null || this.mode !== "select") {
+    if (target === null || this.mode !== "select" || this.readOnly) {
       return;
     }
     const shape = this.shapeByKey(Number((target as SVGElement).dataset.key));
@@ -455,7 +465,7 @@ export class RoiCanvas {
         ),
       );
     }
-    if (!selected) {
+    if (!selected || this.readOnly) {
       return group;
     }
     zone.polygon.forEach((point, index) => {

@@ -110,7 +110,7 @@ export function roiView(context: AppContext): View {
   const modeHint = el(
     "p",
     { class: "muted hint", "data-testid": "roi-mode-hint" },
-    MODE_HINTS.select,
+    canWrite ? MODE_HINTS.select : "Click a zone or line to see its settings.",
   );
   const frameNote = el("p", { class: "muted", "data-testid": "roi-frame" });
   const originNote = el("p", { class: "muted", "data-testid": "roi-origin" });
@@ -178,7 +178,7 @@ export function roiView(context: AppContext): View {
     discardButton.disabled = !dirty;
   };
 
-  const forms = new RoiForms(() => draft, {
+  const forms = new RoiForms(() => draft, !canWrite, {
     onChange: (structural) => {
       canvas.render();
       if (structural) {
@@ -190,7 +190,7 @@ export function roiView(context: AppContext): View {
     onDelete: () => canvas.deleteSelected(),
   });
 
-  const canvas = new RoiCanvas(draft, {
+  const canvas = new RoiCanvas(draft, !canWrite, {
     onChange: (structural) => {
       if (structural) {
         forms.renderList(canvas.selectedKey);
@@ -203,7 +203,9 @@ export function roiView(context: AppContext): View {
       forms.renderShape(canvas.selectedShape());
     },
     onModeChange: (mode) => {
-      modeHint.textContent = MODE_HINTS[mode];
+      if (canWrite) {
+        modeHint.textContent = MODE_HINTS[mode];
+      }
       addZoneButton.setAttribute("aria-pressed", String(mode === "zone"));
       addLineButton.setAttribute("aria-pressed", String(mode === "line"));
       finishButton.hidden = mode !== "zone";
@@ -298,8 +300,8 @@ export function roiView(context: AppContext): View {
       } else {
         showSnapshotState(
           "timeout",
-          `No answer from the agent within ${SNAPSHOT_WAIT_MS / 1000} s; ` +
-            "check that it is connected, then try again.",
+          `No snapshot from the agent within ${SNAPSHOT_WAIT_MS / 1000} s. ` +
+            "Check that it is connected, then try again.",
         );
       }
     } catch (error) {
@@ -318,12 +320,14 @@ export function roiView(context: AppContext): View {
         const pushed = pushedVersions.get(status.agentId);
         let state: string;
         let text: string;
-        if (pushed !== undefined && status.rejectedVersion >= pushed) {
-          state = "rejected";
-          text = `Rejected version ${status.rejectedVersion}: ${status.rejectionReason}`;
-        } else if (pushed !== undefined && status.appliedVersion >= pushed) {
+        // A version applied after a rejection supersedes it, and the other way round.
+        const appliedLast = status.appliedVersion > status.rejectedVersion;
+        if (pushed !== undefined && status.appliedVersion >= pushed && appliedLast) {
           state = "applied";
           text = `Applied version ${status.appliedVersion}`;
+        } else if (pushed !== undefined && status.rejectedVersion >= pushed) {
+          state = "rejected";
+          text = `Rejected version ${status.rejectedVersion}: ${status.rejectionReason}`;
         } else if (pushed !== undefined) {
           state = "waiting";
           text = `Waiting for the agent to apply version ${pushed}`;

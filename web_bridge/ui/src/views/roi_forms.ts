@@ -46,6 +46,8 @@ export class RoiForms {
 
   constructor(
     private readonly getDraft: () => RoiDraft,
+    /** Fields are shown but cannot be changed. */
+    private readonly readOnly: boolean,
     private readonly callbacks: FormCallbacks,
   ) {
     this.element = el(
@@ -135,6 +137,16 @@ export class RoiForms {
       deleteButton,
     );
     this.refreshPoints(shape);
+    this.disableWhenReadOnly(this.shapeBox);
+  }
+
+  private disableWhenReadOnly(container: HTMLElement): void {
+    if (!this.readOnly) {
+      return;
+    }
+    for (const control of container.querySelectorAll("input, select, button")) {
+      (control as HTMLInputElement).disabled = true;
+    }
   }
 
   refreshPoints(shape: Shape | null): void {
@@ -245,5 +257,6 @@ export class RoiForms {
       ),
       field("Minimum dwell (seconds)", "minDwellSeconds", "roi-param-min-dwell"),
     );
+    this.disableWhenReadOnly(this.parametersBox);
   }
 }
