@@ -7,7 +7,7 @@ Run: .venv/bin/python bench/idle_streams.py [--streams 1000] [--heartbeats 2]
 one agent (and one camera) per stream. This process is the agents: every
 stream has its own channel and TCP connection, sends its Hello and then stays
 idle. The server's RSS is read (psutil) after ``--warmup-streams`` streams are
-open and again after all are open; the difference divided by the added
+open and again after all are open. The difference divided by the added
 streams is the memory per stream. Then each stream sends ``--heartbeats``
 heartbeats at random moments over ``--spread-seconds``; the latency of one is
 the time from writing it to receiving its ack, so it includes the commit of
@@ -41,7 +41,7 @@ SPARE_FILES = 256
 
 
 class IdleAgent:
-    """One agent's stream: connects, says Hello, then only sends heartbeats."""
+    """One agent's stream: it connects, sends its Hello, then only heartbeats."""
 
     def __init__(self, address: str, agent: BenchAgent) -> None:
         self.agent = agent
@@ -108,14 +108,14 @@ class IdleAgent:
 def raise_file_limit(streams: int) -> None:
     """Let this process and the server (which inherits it) open enough sockets."""
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    wanted = streams * FILES_PER_STREAM + SPARE_FILES
-    if soft < wanted:
-        if hard != resource.RLIM_INFINITY and hard < wanted:
+    needed = streams * FILES_PER_STREAM + SPARE_FILES
+    if soft < needed:
+        if hard != resource.RLIM_INFINITY and hard < needed:
             raise SystemExit(
-                f"open-file limit {hard} is below the {wanted} needed for "
+                f"open-file limit {hard} is below the {needed} needed for "
                 f"{streams} streams: raise it (ulimit -n) or use fewer --streams"
             )
-        resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
+        resource.setrlimit(resource.RLIMIT_NOFILE, (needed, hard))
 
 
 async def settled_rss(pid: int) -> int:

@@ -5,7 +5,7 @@ Run: .venv/bin/python bench/ingest_rate.py [--streams 50] [--buckets-per-stream 
 
 Each round, on a fresh Postgres database each time:
 
-- server: ``dale-cloud serve`` runs as a child process; this process opens one
+- server: ``dale-cloud serve`` runs as a child process. This process opens one
   ``Connect`` stream per agent (50 agents, one camera each) and sends its
   buckets with at most ``--window`` unacked, as an agent's outbox would. The
   rate counts from the first bucket sent to the last ack received; the clients

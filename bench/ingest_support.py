@@ -90,7 +90,7 @@ def hello_bytes(agent_id: str) -> bytes:
 def bucket_request(
     agent_id: str, camera_id: str, minute: int
 ) -> edge_pb2.ConnectRequest:
-    """A one-minute bucket with two zones and one line, like a small store camera."""
+    """Build a one-minute bucket with two zones and one line, like a store camera's."""
     start = BASE_MINUTE + timedelta(minutes=minute)
     bucket = edge_pb2.MetricBucket(
         camera_id=camera_id,

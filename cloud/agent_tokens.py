@@ -1,7 +1,7 @@
 """Agent tokens: issue, revoke, rotate and check them.
 
-A token is shown once, when it is issued; the database keeps only its SHA-256 hex
-digest and its first characters (``token_prefix``) to tell tokens apart in
+A token is shown once, when it is issued. The database keeps only its SHA-256
+hex digest, and its first characters (``token_prefix``) to tell tokens apart in
 listings. Every function takes an open ``Session`` and leaves committing to the
 caller.
 """
@@ -45,7 +45,7 @@ class AgentIdentity:
 
 
 class AgentAuthenticationError(Exception):
-    """A token that grants nothing; ``reason`` never contains the token."""
+    """A token that grants nothing. ``reason`` never contains the token."""
 
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
@@ -58,7 +58,7 @@ def hash_token(token: str) -> str:
 
 
 def issue_agent_token(session: Session, agent_id: str) -> IssuedToken:
-    """Make a new token for a live agent; earlier tokens stay valid."""
+    """Issue a new token for a live agent. Earlier tokens stay valid."""
     get_agent(session, agent_id)
     token = TOKEN_PREFIX + secrets.token_urlsafe(TOKEN_RANDOM_BYTES)
     row = AgentToken(
@@ -74,7 +74,7 @@ def issue_agent_token(session: Session, agent_id: str) -> IssuedToken:
 
 
 def revoke_agent_tokens(session: Session, agent_id: str) -> list[int]:
-    """Revoke every active token of an agent; return the ids of those revoked."""
+    """Revoke every active token of an agent and return their ids."""
     get_agent(session, agent_id)
     revoked_ids = list(
         session.scalars(
@@ -139,8 +139,8 @@ def find_invalid_tokens(session: Session, token_ids: Iterable[int]) -> set[int]:
     A token stops granting access when it is revoked or deleted, or when its agent,
     store or organization is deleted.
     """
-    wanted = set(token_ids)
-    if not wanted:
+    requested = set(token_ids)
+    if not requested:
         return set()
     rows = session.execute(
         select(AgentToken.id)
@@ -148,7 +148,7 @@ def find_invalid_tokens(session: Session, token_ids: Iterable[int]) -> set[int]:
         .join(Store, Store.id == Agent.store_id)
         .join(Organization, Organization.id == Store.organization_id)
         .where(
-            AgentToken.id.in_(wanted),
+            AgentToken.id.in_(requested),
             AgentToken.revoked_at.is_(None),
             Agent.deleted_at.is_(None),
             Store.deleted_at.is_(None),
@@ -156,4 +156,4 @@ def find_invalid_tokens(session: Session, token_ids: Iterable[int]) -> set[int]:
         )
     )
     still_valid = {token_id for (token_id,) in rows}
-    return wanted - still_valid
+    return requested - still_valid

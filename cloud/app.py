@@ -1,8 +1,8 @@
 """``CloudApp``: what the services of one cloud process share.
 
-Other components plug in through the hook lists; every hook is awaited on the
-event loop, after the transaction it reports has committed, and a hook that
-raises is logged and does not stop ingest:
+Other components plug in through the hook lists. Every hook is awaited on the
+event loop after the transaction it reports has committed. A hook that raises
+is logged and does not stop ingest.
 
 - ``alert_hooks``: called with the ids of newly inserted ``alert_events`` rows,
   one call per committed batch, in commit order;

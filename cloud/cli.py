@@ -53,8 +53,6 @@ def _add_common(parser: argparse.ArgumentParser) -> None:
 
 
 def _add_serve(subparsers: argparse._SubParsersAction) -> None:
-    defaults_ingest = IngestSettings()
-    defaults_keepalive = KeepaliveSettings()
     parser = subparsers.add_parser("serve", help="run the gRPC server")
     _add_common(parser)
     parser.add_argument(
@@ -67,51 +65,67 @@ def _add_serve(subparsers: argparse._SubParsersAction) -> None:
         action="store_true",
         help="do not apply pending migrations on start",
     )
+    parser.add_argument("--tls-cert-file", help="PEM certificate chain for TLS")
+    parser.add_argument("--tls-key-file", help="PEM private key for TLS")
+    _add_ingest_options(parser)
+    _add_keepalive_options(parser)
+    _add_lifetime_options(parser)
+
+
+def _add_ingest_options(parser: argparse.ArgumentParser) -> None:
+    defaults = IngestSettings()
     parser.add_argument(
         "--max-record-bytes",
         type=_positive_int,
-        default=defaults_ingest.max_record_bytes,
-        help="largest upstream record in bytes (default: %(default)s)",
+        default=defaults.max_record_bytes,
+        help="maximum size of an upstream record, in bytes (default: %(default)s)",
     )
     parser.add_argument(
         "--max-snapshot-bytes",
         type=_positive_int,
-        default=defaults_ingest.max_snapshot_bytes,
-        help="largest snapshot record in bytes (default: %(default)s)",
+        default=defaults.max_snapshot_bytes,
+        help="maximum size of a snapshot record, in bytes (default: %(default)s)",
     )
     parser.add_argument(
         "--writer-threads",
         type=_positive_int,
-        default=defaults_ingest.writer_threads,
+        default=defaults.writer_threads,
         help="batches written at the same time on Postgres, each on its own "
         "connection; SQLite always uses 1 (default: %(default)s)",
     )
     parser.add_argument(
         "--batch-max-records",
         type=_positive_int,
-        default=defaults_ingest.batch_max_records,
-        help="most records written in one transaction (default: %(default)s)",
+        default=defaults.batch_max_records,
+        help="maximum records per transaction (default: %(default)s)",
     )
+
+
+def _add_keepalive_options(parser: argparse.ArgumentParser) -> None:
+    defaults = KeepaliveSettings()
     parser.add_argument(
         "--keepalive-min-ping-interval-ms",
         type=_positive_int,
-        default=defaults_keepalive.server_min_ping_interval_ms,
-        help="shortest interval between agent pings the server accepts without "
-        "data, in ms (default: %(default)s)",
+        default=defaults.server_min_ping_interval_ms,
+        help="minimum interval between agent pings without data that the server "
+        "accepts, in ms (default: %(default)s)",
     )
     parser.add_argument(
         "--keepalive-time-ms",
         type=_positive_int,
-        default=defaults_keepalive.server_ping_interval_ms,
+        default=defaults.server_ping_interval_ms,
         help="interval of the server's own pings, in ms (default: %(default)s)",
     )
     parser.add_argument(
         "--keepalive-timeout-ms",
         type=_positive_int,
-        default=defaults_keepalive.server_ping_timeout_ms,
+        default=defaults.server_ping_timeout_ms,
         help="time to wait for a ping answer before dropping the connection, in "
         "ms (default: %(default)s)",
     )
+
+
+def _add_lifetime_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--shutdown-grace-seconds",
         type=float,
@@ -126,8 +140,6 @@ def _add_serve(subparsers: argparse._SubParsersAction) -> None:
         help="how often live streams' tokens are checked for revocation "
         "(default: %(default)s)",
     )
-    parser.add_argument("--tls-cert-file", help="PEM certificate chain for TLS")
-    parser.add_argument("--tls-key-file", help="PEM private key for TLS")
 
 
 def settings_from_args(args: argparse.Namespace) -> CloudSettings:

@@ -79,6 +79,7 @@ class EdgeGatewayServicer(edge_pb2_grpc.EdgeGatewayServicer):
 
     async def Connect(self, request_iterator, context: grpc.aio.ServicerContext):
         if self._app.draining:
+            log.info("stream_refused_while_stopping", peer=context.peer())
             await context.abort(
                 grpc.StatusCode.UNAVAILABLE, "the server is shutting down: reconnect"
             )
@@ -358,9 +359,7 @@ class _Stream:
                     hook(self._session, request.hello),
                 )
 
-    def _reject(
-        self, problem: RecordProblem, request: edge_pb2.ConnectRequest
-    ) -> None:
+    def _reject(self, problem: RecordProblem, request: edge_pb2.ConnectRequest) -> None:
         self.rejected += 1
         camera_ids = sorted(referenced_camera_ids(request))
         self._log.warning(

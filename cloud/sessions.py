@@ -2,7 +2,7 @@
 
 Other components push ``ConfigUpdate`` and ``Command`` messages down to an
 agent with ``AgentSessions.send`` or ``AgentSession.send``. Acks are gathered
-and sent as few ``Ack`` messages; everything else is sent in the order given.
+and sent as few ``Ack`` messages, and everything else is sent in the order given.
 """
 
 import asyncio
@@ -67,7 +67,7 @@ class AgentSession:
         return self._close_status
 
     async def send(self, response: edge_pb2.ConnectResponse) -> None:
-        """Queue a message for the agent; raises ``SessionClosedError`` once closing.
+        """Queue a message for the agent, or raise ``SessionClosedError`` once closing.
 
         Waits while ``MAX_QUEUED_MESSAGES`` messages are queued on this stream.
         """
@@ -92,7 +92,7 @@ class AgentSession:
         self._wakeup.set()
 
     def send_nowait(self, response: edge_pb2.ConnectResponse) -> None:
-        """Queue a message without waiting for room; dropped once the stream ended."""
+        """Queue a message without waiting for room, unless the stream has ended."""
         if self._ended.is_set():
             return
         self._messages.append(response)
@@ -101,7 +101,7 @@ class AgentSession:
     def close(self, code: grpc.StatusCode, details: str) -> None:
         """Ask the stream to end with this status once its pending acks are sent.
 
-        Records already read are still committed and acked first; the first
+        Records already read are still committed and acked first. The first
         close request decides the status.
         """
         if self._close_status is not None or self._ended.is_set():
@@ -159,7 +159,7 @@ class AgentSessions:
         self._by_agent: dict[str, AgentSession] = {}
 
     def register(self, session: AgentSession) -> AgentSession | None:
-        """Make ``session`` the agent's live stream; return the one it replaces."""
+        """Make ``session`` the agent's live stream and return the one it replaces."""
         previous = self._by_agent.get(session.agent_id)
         self._by_agent[session.agent_id] = session
         return previous
@@ -179,7 +179,7 @@ class AgentSessions:
         return iter(list(self._by_agent.values()))
 
     async def send(self, agent_id: str, response: edge_pb2.ConnectResponse) -> bool:
-        """Send to an agent connected to this process; False when it is not."""
+        """Send to an agent connected to this process. Returns False when it is not."""
         session = self._by_agent.get(agent_id)
         if session is None:
             return False
@@ -190,7 +190,7 @@ class AgentSessions:
         return True
 
     def close_agent(self, agent_id: str, code: grpc.StatusCode, details: str) -> bool:
-        """Close an agent's stream on this process; False when it is not connected."""
+        """Close an agent's stream on this process. Returns False when not connected."""
         session = self._by_agent.get(agent_id)
         if session is None:
             return False

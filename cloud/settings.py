@@ -14,9 +14,10 @@ DEFAULT_LISTEN = "127.0.0.1:50051"
 class IngestSettings:
     """Limits and timing of edge-record ingest."""
 
-    # Largest serialized upstream record; a larger one gets a TOO_LARGE RecordError.
+    # Maximum size of a serialized upstream record. A larger one gets a TOO_LARGE
+    # RecordError.
     max_record_bytes: int = 1 * MIB
-    # Largest serialized record that carries a Snapshot (a JPEG).
+    # Maximum size of a serialized record that carries a Snapshot (a JPEG).
     max_snapshot_bytes: int = 4 * MIB
     # How far ahead of the server clock a bucket start or alert time may be.
     max_future_skew_seconds: float = 300.0
@@ -27,10 +28,10 @@ class IngestSettings:
     # Batches written at the same time, each on its own connection. SQLite
     # has one writer at a time, so the server uses 1 there whatever is set.
     writer_threads: int = 3
-    # Records of one stream read but not yet acked; reading pauses at the limit,
+    # Records of one stream read but not yet acked. Reading pauses at the limit,
     # which leaves the rest to HTTP/2 flow control.
     stream_max_inflight_records: int = 1000
-    # Most receipt ids carried by one Ack message.
+    # Maximum number of receipt ids in one Ack message.
     ack_max_receipt_ids: int = 500
     # Backoff between attempts of a batch after a database error.
     db_retry_initial_seconds: float = 0.1
@@ -71,6 +72,6 @@ class CloudSettings:
     shutdown_grace_seconds: float = 10.0
     # Live streams are closed within this long after their token is revoked.
     token_recheck_seconds: float = 30.0
-    # PEM files for TLS; both unset means a plaintext listener.
+    # PEM files for TLS. With both unset the listener is plaintext.
     tls_cert_file: str | None = None
     tls_key_file: str | None = None

@@ -48,7 +48,7 @@ def validate_name(field: str, value: str) -> str:
 
 
 def validate_timezone(value: str) -> str:
-    """Return ``value`` when zoneinfo knows it as an IANA time zone."""
+    """Return ``value`` when it names an IANA time zone that zoneinfo can load."""
     try:
         ZoneInfo(value)
     except (ZoneInfoNotFoundError, ValueError) as error:
@@ -64,7 +64,7 @@ def validate_timezone(value: str) -> str:
 def create_organization(
     session: Session, name: str, organization_id: str | None = None
 ) -> Organization:
-    """Add an organization; a random id is made when none is given."""
+    """Add an organization, with a random id when none is given."""
     organization_id = (
         new_id("org")
         if organization_id is None
@@ -114,7 +114,7 @@ def create_store(
 
 
 def create_camera(session: Session, store_id: str, camera_id: str, name: str) -> Camera:
-    """Add a camera to a live store; camera ids are unique across all stores."""
+    """Add a camera to a live store. Camera ids are unique across all stores."""
     get_store(session, store_id)
     validate_id("camera_id", camera_id)
     existing = session.get(Camera, camera_id)

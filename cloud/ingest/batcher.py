@@ -3,8 +3,8 @@
 ``submit`` queues a validated record and returns a future that completes after
 the record's transaction has committed: with None when the record is stored
 (or was stored before), or with the ``RecordProblem`` that rejected it. Batches
-are written in dedicated threads, so the event loop never waits for the
-database; while a batch is written the next one fills up.
+are written in dedicated threads, so the event loop does not wait for database
+writes. While a batch is written, the next one fills up.
 
 A database error that is not one record's fault (the server restarted, the
 connection dropped, SQLite is locked) rolls the batch back, and the same batch
@@ -94,9 +94,9 @@ class IngestBatcher:
         self._task.add_done_callback(self._on_stopped)
 
     def _on_stopped(self, task: asyncio.Task) -> None:
-        # The loop and commit tasks only end early by cancellation in ``close``;
-        # anything else is a fault that would leave every waiting stream
-        # without an answer.
+        # The loop and commit tasks end early only when ``close`` cancels them.
+        # Anything else is a fault that would leave every waiting stream
+        # without an ack or an error.
         if task.cancelled() or task.exception() is None:
             return
         error = task.exception()
@@ -127,7 +127,7 @@ class IngestBatcher:
         """Take no more records, write those queued, then stop.
 
         Returns False when the queued records could not be committed within the
-        timeout (for example while the database is down); their futures are then
+        timeout, for example while the database is down. Their futures are then
         cancelled and the records stay unacked, so the agents send them again.
         """
         self._closing = True

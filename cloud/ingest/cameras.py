@@ -17,8 +17,8 @@ class CameraDirectory:
     """Maps camera ids to their store, reading the database on a cache miss.
 
     Found cameras are cached for ``cache_seconds``, so a camera moved or deleted
-    by another process is seen within that time; ``forget`` drops an entry at
-    once. Unknown ids are not cached, so a camera created after a rejected
+    by another process is seen within that time, and ``forget`` drops an entry
+    at once. Unknown ids are not cached, so a camera created after a rejected
     record is found by the next one.
     """
 

@@ -11,7 +11,7 @@ from datetime import datetime
 
 
 class ProblemCode(enum.Enum):
-    """Why a record was rejected; mirrors ``RecordErrorCode`` of the edge protocol."""
+    """Rejection reason of a record, as ``RecordErrorCode`` of the edge protocol."""
 
     INVALID_ARGUMENT = "invalid_argument"
     NOT_FOUND = "not_found"
@@ -133,7 +133,7 @@ class ConfigAckRecord:
     agent_id: str
     version: int
     applied: bool
-    # Why the agent rejected the config; empty when applied.
+    # The agent's reason for rejecting the config, empty when applied.
     reason: str
     received_at: datetime
 

@@ -82,7 +82,7 @@ ZONE_KINDS = {
 
 @dataclass(frozen=True)
 class CameraInfo:
-    """What ingest needs to know of a camera row."""
+    """The columns of a camera row that ingest checks records against."""
 
     camera_id: str
     store_id: str
@@ -91,7 +91,7 @@ class CameraInfo:
 
 @dataclass(frozen=True)
 class ValidationContext:
-    """Who sent the record, what the server knows, and the limits."""
+    """The sender of a record, the server clock and cameras, and the limits."""
 
     agent_id: str
     store_id: str
@@ -423,6 +423,34 @@ def _validate_alert(
         _check_camera("alert.camera_id", alert.camera_id, context)
     if alert.zone_id:
         _check_id("alert.zone_id", alert.zone_id)
+    alert_type, severity = _alert_kind(alert)
+
+    if not alert.HasField("time"):
+        raise _invalid(
+            "alert.time", "", "alert.time is missing: set when it was raised"
+        )
+    raised_at = _check_time("alert.time", alert.time, context)
+    _check_non_negative("alert.value", alert.value)
+    _check_non_negative("alert.threshold", alert.threshold)
+    _check_length("alert.message", alert.message, MAX_TEXT_LENGTH)
+
+    return AlertRecord(
+        receipt_id=receipt_id,
+        organization_id=context.organization_id,
+        store_id=context.store_id,
+        camera_id=alert.camera_id or None,
+        zone_id=alert.zone_id or None,
+        type=alert_type,
+        severity=severity,
+        raised_at=raised_at,
+        value=alert.value,
+        threshold=alert.threshold,
+        message=alert.message,
+    )
+
+
+def _alert_kind(alert: edge_pb2.Alert) -> tuple[str, str]:
+    """Return the alert's type and severity names, as stored."""
     alert_type = ALERT_TYPES.get(alert.type)
     if alert_type is None:
         raise _invalid(
@@ -438,27 +466,7 @@ def _validate_alert(
             alert.severity,
             "alert severity must be ALERT_SEVERITY_INFO, _WARNING or _CRITICAL",
         )
-    if not alert.HasField("time"):
-        raise _invalid(
-            "alert.time", "", "alert.time is missing: set when it was raised"
-        )
-    raised_at = _check_time("alert.time", alert.time, context)
-    _check_non_negative("alert.value", alert.value)
-    _check_non_negative("alert.threshold", alert.threshold)
-    _check_length("alert.message", alert.message, MAX_TEXT_LENGTH)
-    return AlertRecord(
-        receipt_id=receipt_id,
-        organization_id=context.organization_id,
-        store_id=context.store_id,
-        camera_id=alert.camera_id or None,
-        zone_id=alert.zone_id or None,
-        type=alert_type,
-        severity=severity,
-        raised_at=raised_at,
-        value=alert.value,
-        threshold=alert.threshold,
-        message=alert.message,
-    )
+    return alert_type, severity
 
 
 def _validate_config_ack(
@@ -610,7 +618,9 @@ def _optional_gauge(parent_field: str, message, name: str) -> Gauge | None:
     )
 
 
-def _check_time(field: str, timestamp: Timestamp, context: ValidationContext):
+def _check_time(
+    field: str, timestamp: Timestamp, context: ValidationContext
+) -> datetime:
     try:
         value = timestamp.ToDatetime(tzinfo=UTC)
     except (ValueError, OverflowError) as error:

@@ -167,8 +167,9 @@ class IngestWriter:
         if not unique:
             return
         received_at = utc_now()
-        # Rows go in receipt order, so concurrent batches take unique-index
-        # locks in one order and cannot deadlock on shared receipts.
+        # Rows go in receipt order, so two concurrent batches lock shared
+        # receipts in the same order and cannot deadlock on them. Any other
+        # deadlock is an OperationalError, which the batcher retries.
         inserted = self._insert_rows(
             connection,
             metric_buckets,
