@@ -1,6 +1,7 @@
 """The operator UI in Chromium against the real cloud and bridge, fed by a scripted
 agent stream: sign-in, live camera status, charts with gaps, the alert stream
-across a bridge restart, and the ROI editor's checks, errors and rollout."""
+across a bridge restart, and the ROI editor's checks, errors, rollout and
+read-only view."""
 
 import re
 import shutil
@@ -64,7 +65,7 @@ class Stack:
 
 @pytest.fixture(scope="module")
 def template_database(tmp_path_factory) -> tuple[Path, Tenancy]:
-    """A migrated SQLite file with the tenancy and two operators, made once.
+    """A migrated SQLite file with the tenancy and its operators, made once.
 
     Each test copies it, because the admin commands take seconds each.
     """
@@ -469,7 +470,7 @@ def click_image(page, points: list[tuple[float, float]]) -> None:
         page.mouse.click(*canvas_point(page, x, y))
 
 
-def open_editor(page, stack: Stack) -> None:
+def open_editor(page) -> None:
     page.get_by_test_id("nav-stores").click()
     page.get_by_test_id(f"edit-roi-{CAMERA_ID}").click()
     page.wait_for_function(
@@ -481,7 +482,7 @@ def open_editor(page, stack: Stack) -> None:
 def test_roi_editor_checks_errors_and_rejection(stack, browser):
     page = browser.page
     sign_in(page, stack, MANAGER_EMAIL, MANAGER_PASSWORD)
-    open_editor(page, stack)
+    open_editor(page)
     assert page.get_by_test_id("roi-canvas").get_attribute("data-frame") == "768x576"
     assert len(stack.agent.snapshot_commands) >= 1
 
