@@ -364,16 +364,16 @@ class ScriptedAgent:
     async def wait_answered(
         self, receipt_ids: Iterable[str], timeout_seconds: float = 30.0
     ) -> None:
-        wanted = list(receipt_ids)
+        expected_ids = list(receipt_ids)
         await assert_eventually(
             lambda: (
-                all(self.answered(receipt_id) for receipt_id in wanted)
+                all(self.answered(receipt_id) for receipt_id in expected_ids)
                 or self.ended.is_set()
             ),
             timeout_seconds,
-            message=f"{self.agent_id}: answers for {len(wanted)} receipts",
+            message=f"{self.agent_id}: answers for {len(expected_ids)} receipts",
         )
-        missing_answers = [r for r in wanted if not self.answered(r)]
+        missing_answers = [r for r in expected_ids if not self.answered(r)]
         assert not missing_answers, (
             f"{len(missing_answers)} receipts unanswered, stream ended with "
             f"{self.status()}: first {missing_answers[:3]}"
@@ -393,7 +393,7 @@ class ScriptedAgent:
         return "OK" if self.ended.is_set() else "open"
 
     async def finish(self) -> None:
-        """Half-close, then wait until the server has answered and ended."""
+        """Half-close, then wait until the server has sent its acks and ended."""
         await self._call.done_writing()
         await self.wait_ended()
         await self._channel.close()
@@ -475,7 +475,7 @@ class CloudProcess:
         return self
 
     async def wait_serving(self, timeout_seconds: float = 30.0) -> None:
-        """Wait until the health service answers SERVING."""
+        """Wait until the health service returns SERVING."""
         from grpc_health.v1 import health_pb2, health_pb2_grpc
 
         async def serving() -> bool:

@@ -39,14 +39,14 @@ async def agents(
     server: RunningServer,
 ) -> AsyncIterator[Callable[..., ScriptedAgent]]:
     """Make scripted agents against ``server``; they are disconnected afterwards."""
-    made: list[ScriptedAgent] = []
+    created: list[ScriptedAgent] = []
 
     def make(token: str | None, agent_id: str, **options) -> ScriptedAgent:
         agent = ScriptedAgent(f"127.0.0.1:{server.port}", token, agent_id, **options)
-        made.append(agent)
+        created.append(agent)
         return agent
 
     yield make
-    for agent in made:
+    for agent in created:
         if hasattr(agent, "_call"):
             await agent.disconnect()

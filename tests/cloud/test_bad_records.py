@@ -245,9 +245,9 @@ async def test_record_over_grpc_limit_ends_stream(seeded, server, agents):
     """Above gRPC's own limit the stream fails, but stored rows stay."""
     credentials = seeded.agent
     agent = await agents(credentials.token, credentials.agent_id).connect()
-    kept = bucket_request(credentials.agent_id, credentials.camera_ids[0], 0)
-    await agent.send(kept)
-    await agent.wait_answered([kept.receipt_id])
+    stored_first = bucket_request(credentials.agent_id, credentials.camera_ids[0], 0)
+    await agent.send(stored_first)
+    await agent.wait_answered([stored_first.receipt_id])
 
     huge = _oversized_alert(credentials)
     huge.alert.message = "x" * (server.app.settings.ingest.grpc_max_receive_bytes + 1)
@@ -265,5 +265,5 @@ async def test_record_over_grpc_limit_ends_stream(seeded, server, agents):
     await again.wait_answered([later.receipt_id])
     assert later.receipt_id in again.acked
     assert sorted(stored_receipt_ids(seeded.database_url)) == sorted(
-        [kept.receipt_id, later.receipt_id]
+        [stored_first.receipt_id, later.receipt_id]
     )

@@ -1,4 +1,4 @@
-"""Reflection lists the services to ``buf curl``; health answers per service."""
+"""Reflection lists the services to ``buf curl``, and health reports each one."""
 
 import asyncio
 import json

@@ -126,9 +126,11 @@ async def test_revocation_closes_live_stream(seeded):
             f"127.0.0.1:{running.port}", seeded.agent.token, seeded.agent.agent_id
         )
         await agent.connect()
-        kept = bucket_request(seeded.agent.agent_id, seeded.agent.camera_ids[0], 0)
-        await agent.send(kept)
-        await agent.wait_answered([kept.receipt_id])
+        stored_first = bucket_request(
+            seeded.agent.agent_id, seeded.agent.camera_ids[0], 0
+        )
+        await agent.send(stored_first)
+        await agent.wait_answered([stored_first.receipt_id])
 
         revoke(seeded.database_url, seeded.agent.agent_id)
         await agent.wait_ended(timeout_seconds=10)
