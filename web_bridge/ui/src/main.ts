@@ -37,7 +37,7 @@ let removeHashListener: (() => void) | null = null;
 const api = createApi({
   baseUrl: window.location.origin,
   getToken: () => session?.accessToken ?? null,
-  onUnauthenticated: () => signOut(EXPIRED_MESSAGE, false),
+  onUnauthenticated: () => endExpiredSession(),
 });
 
 function parseHash(): { route: string; params: URLSearchParams } {
@@ -86,6 +86,14 @@ function signOut(message: string | null, callLogout: boolean): void {
   showSignIn(message);
 }
 
+// Several calls in flight may fail with UNAUTHENTICATED, and a Logout with an
+// already invalid token does too, so only the first one while signed in counts.
+function endExpiredSession(): void {
+  if (session !== null) {
+    signOut(EXPIRED_MESSAGE, false);
+  }
+}
+
 function header(active: AlertFeed, current: Session): HTMLElement {
   const badge = el("span", {
     class: "badge count",
@@ -132,7 +140,7 @@ function showApp(): void {
     return;
   }
   const current = session;
-  feed = new AlertFeed(api, () => signOut(EXPIRED_MESSAGE, false));
+  feed = new AlertFeed(api, endExpiredSession);
   const active = feed;
   const main = el("main", { class: "content", id: "content" });
   replaceChildren(root!, header(active, current), main);
