@@ -1,11 +1,13 @@
 """``CloudApp``: what the services of one cloud process share.
 
 Other components plug in through the hook lists. Every hook is awaited on the
-event loop after the transaction it reports has committed. A hook that raises
-is logged and does not stop ingest.
+event loop, and a record hook only after its transaction has committed. A hook
+that raises is logged and does not stop ingest.
 
 - ``alert_hooks``: called with the ids of newly inserted ``alert_events`` rows,
-  one call per committed batch, in commit order;
+  one call per committed batch, one call after the other in the order the
+  batches committed. With several writer threads on Postgres, a later call may
+  carry lower ids than an earlier one;
 - ``hello_hooks``: called with the ``AgentSession`` and its ``Hello`` once the
   Hello is stored, for example to send a newer config on connect;
 - ``config_ack_hooks``: called with each stored ``ConfigAckRecord``;
@@ -22,6 +24,8 @@ import grpc
 import structlog
 from dalevision.edge.v1 import edge_pb2
 from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
 
 from cloud.agent_tokens import find_invalid_tokens
 from cloud.ingest.batcher import IngestBatcher
@@ -157,8 +161,13 @@ class CloudApp:
                 continue
             try:
                 invalid = await asyncio.to_thread(self._invalid_tokens, set(live))
-            except Exception:
-                log.exception("token_recheck_failed", streams=len(live))
+            except SQLAlchemyError as error:
+                log.error(
+                    "token_recheck_failed",
+                    streams=len(live),
+                    error_type=type(error).__name__,
+                    error=str(error.orig if hasattr(error, "orig") else error),
+                )
                 continue
             for token_id in invalid:
                 session = live[token_id]
@@ -174,8 +183,6 @@ class CloudApp:
                 )
 
     def _invalid_tokens(self, token_ids: set[int]) -> set[int]:
-        from sqlalchemy.orm import Session
-
         with Session(self.engine) as session:
             return find_invalid_tokens(session, token_ids)
 
