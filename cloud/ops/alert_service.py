@@ -168,6 +168,9 @@ class AlertServicer(OpsServicer, alert_pb2_grpc.AlertServiceServicer):
             after_alert_id=request.after_alert_id,
         )
         sent = SentVersions()
+        # Headers go out now, so a grpc-web client sees the stream open before the
+        # first alert or keepalive arrives.
+        await context.send_initial_metadata(())
         try:
             async for response in self._replay(request, caller, store_id, sent):
                 yield response

@@ -1,6 +1,7 @@
 """Alert lifecycle, listing with filters and pages, and WatchAlerts."""
 
 import asyncio
+import dataclasses
 from datetime import UTC, datetime, timedelta
 
 import grpc
@@ -236,3 +237,20 @@ async def test_watch_sees_alerts_from_other_writers(ops, org):
         await assert_eventually(lambda: alert_id in watcher.ids(), message="polled")
     finally:
         await watcher.close()
+
+
+async def test_watch_sends_headers_before_alerts(ops, org):
+    ops.runtime.settings = dataclasses.replace(
+        ops.runtime.settings, watch_keepalive_seconds=60.0
+    )
+    stub = Alerts(ops.channel)
+    call = stub.WatchAlerts(
+        alert_pb2.WatchAlertsRequest(after_alert_id=0),
+        metadata=bearer(org.tokens["viewer"]),
+    )
+    try:
+        # No alert exists and the next keepalive is 60 s away, so only the opening
+        # headers can end this wait.
+        await asyncio.wait_for(call.initial_metadata(), timeout=5)
+    finally:
+        call.cancel()
