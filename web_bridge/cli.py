@@ -5,6 +5,7 @@ import asyncio
 import socket
 import sys
 from pathlib import Path
+from types import FrameType
 
 import structlog
 import uvicorn
@@ -40,6 +41,12 @@ class BridgeServer(uvicorn.Server):
         log.info(
             "bridge_started", listen=addresses, upstream=self.bridge.settings.upstream
         )
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        super().handle_exit(sig, frame)
+        # uvicorn (0.55) raises a captured SIGTERM or SIGINT again after a graceful
+        # shutdown, so the process would end by the signal instead of exiting 0.
+        self._captured_signals.clear()
 
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
         log.info("bridge_stopping")
