@@ -77,8 +77,8 @@ MODEL_FILE_SUFFIXES = (
     ".mlpackage",
 )
 STREAM_SCHEMES = ("rtsp", "rtsps", "http", "https")
-# The camera-offline rule must fire within 10 s of the last frame, so the watchdog
-# that marks a live camera offline may wait at most that long.
+# A live camera must show as offline within 10 s of its last frame, so the watchdog
+# that marks it offline may wait at most that long.
 MAX_OFFLINE_AFTER_SECONDS = 10.0
 DEFAULT_HEARTBEAT_INTERVAL_SECONDS = 10.0
 DEFAULT_DRAIN_TIMEOUT_SECONDS = 300.0

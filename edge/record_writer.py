@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable
-from datetime import UTC, datetime
+from datetime import UTC
 
 import structlog
 from dalevision.edge.v1 import edge_pb2
@@ -112,7 +112,3 @@ def timestamp_from_epoch(seconds: float) -> Timestamp:
     timestamp = Timestamp()
     timestamp.FromMilliseconds(round(seconds * 1000))
     return timestamp
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
