@@ -182,3 +182,12 @@ def test_silent_server_times_out():
             connection.close()
         listener.close()
     assert closed_in < 5.0
+
+
+def test_missing_webcam_reported_offline(source_factory):
+    # No machine running these tests has a video device with index 99.
+    source = source_factory(99)
+
+    assert source.read(timeout=1.0) is None
+    assert_eventually(lambda: source.status().state is SourceState.OFFLINE, timeout=10)
+    assert "cannot open webcam:99" in source.status().last_error
