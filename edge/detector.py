@@ -68,7 +68,7 @@ class PersonDetector:
         # load of the model, which ``YOLO.names`` does for exported models. It also
         # makes a bad device or a broken export fail here, before any camera starts.
         blank = np.zeros((WARM_UP_SIZE, WARM_UP_SIZE, 3), dtype=np.uint8)
-        names = self._predict(blank)[0].names
+        names = _first_inference(self._model, blank, self._predict_options, model_path)
         self._person_class = _person_class_index(names, self._model_path)
         self._predict_options["classes"] = [self._person_class]
 
@@ -141,6 +141,27 @@ def _load_model(path: Path):
         raise DetectorError(f"cannot load model {path}: {error}") from error
     log.info("model_loaded", model=str(path))
     return model
+
+
+def _first_inference(model, image: np.ndarray, options: dict, path: Path):
+    """Run the first inference, which loads the backend; return the class names."""
+    try:
+        return model.predict(image, **options)[0].names
+    except ImportError as error:
+        # Ultralytics imports a backend's package (e.g. onnxruntime for .onnx) only
+        # when the model first runs, and YOLO_OFFLINE keeps it from installing it.
+        raise DetectorError(
+            f"cannot load model {path}: its backend needs the Python package "
+            f"{error.name or error}; install it with pip"
+        ) from error
+    except Exception as error:
+        # Exported models fail here in many ways (an empty OpenVINO folder raises
+        # StopIteration, a corrupt file a backend-specific error), so anything
+        # raised becomes one DetectorError that names the model.
+        raise DetectorError(
+            f"cannot load model {path}: {type(error).__name__}: {error}; check that "
+            "it is a complete Ultralytics export"
+        ) from error
 
 
 def _person_class_index(names, path: Path) -> int:

@@ -32,6 +32,17 @@ def test_missing_model_is_clear_error(tmp_path):
     assert not missing.exists()
 
 
+def test_empty_export_is_clear_error(tmp_path):
+    empty = tmp_path / "yolov8n_openvino_model"
+    empty.mkdir()
+
+    with pytest.raises(DetectorError) as caught:
+        PersonDetector(empty)
+
+    assert str(empty) in str(caught.value)
+    assert "complete Ultralytics export" in str(caught.value)
+
+
 def test_offline_mode_is_forced():
     assert os.environ["YOLO_OFFLINE"] == "1"
 
