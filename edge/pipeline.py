@@ -190,6 +190,9 @@ class CameraPipeline:
     # Frames
 
     def _process(self, frame: Frame) -> None:
+        if self._offline_marked:
+            # Tracks from before an outage would match people at their old places.
+            self._tracker.reset()
         try:
             boxes = self._detector.detect(frame.image)
             people = self._tracker.update(boxes, frame.image)

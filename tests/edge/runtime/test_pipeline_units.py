@@ -64,6 +64,10 @@ class ScriptedSource:
         self.closed.wait(min(timeout, 0.05))
         return None
 
+    def push(self, frames: list[Frame]) -> None:
+        self._frames.extend(frames)
+        self._state = SourceState.ONLINE
+
     def set_state(self, state: SourceState) -> None:
         self._state = state
 
@@ -79,12 +83,16 @@ class PassThrough:
 
     def __init__(self, people_by_index: dict[int, list[TrackedPerson]]) -> None:
         self.people_by_index = people_by_index
+        self.resets = 0
 
     def detect(self, image: np.ndarray) -> int:
         return int(image[0, 0, 0])
 
     def update(self, index: int, image: np.ndarray) -> list[TrackedPerson]:
         return self.people_by_index.get(index, [])
+
+    def reset(self) -> None:
+        self.resets += 1
 
 
 class CollectingWriter:
@@ -218,6 +226,35 @@ def test_camera_going_offline_finalizes_tracks():
     first = writer.buckets[0]
     assert first.frames == 10
     assert [alert.rule for alert in writer.alerts] == [AlertRule.CAMERA_OFFLINE]
+
+
+def test_camera_back_online_resets_tracker():
+    frames, people = crossing_frames(T0 + 1, 10)
+    source = ScriptedSource(frames, live=True)
+    pipeline, writer = make_pipeline(source, people)
+    tracker = pipeline._tracker
+    pipeline.start()
+    try:
+        while pipeline.health().frames_processed < 10:
+            threading.Event().wait(0.01)
+        source.set_state(SourceState.OFFLINE)
+        for second in range(3, 70):
+            pipeline.tick(T0 + second)
+        later = [frame(100 + i, T0 + 75 + i / 10) for i in range(10)]
+        source.push(later)
+        while pipeline.health().frames_processed < 20:
+            threading.Event().wait(0.01)
+    finally:
+        pipeline.stop()
+
+    assert tracker.resets == 1
+    # stop() closes the live minute at the wall clock, far after these frames.
+    by_minute = {
+        b.start.timestamp() - T0: b.frames
+        for b in writer.buckets
+        if b.start.timestamp() < T0 + 120
+    }
+    assert by_minute == {0: 10, 60: 10}
 
 
 def test_ticks_ignored_for_file_sources():
