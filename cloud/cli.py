@@ -52,12 +52,24 @@ def _add_common(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def listen_address(value: str) -> str:
+    """Check that ``value`` is HOST:PORT with a port from 0 to 65535."""
+    host, separator, port = value.rpartition(":")
+    if not separator or not host or not port.isdigit() or int(port) > 65535:
+        raise argparse.ArgumentTypeError(
+            f"invalid address {value!r}: use HOST:PORT with a port from 0 to 65535, "
+            "e.g. 127.0.0.1:50051"
+        )
+    return value
+
+
 def _add_serve(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("serve", help="run the gRPC server")
     _add_common(parser)
     parser.add_argument(
         "--listen",
         default=DEFAULT_LISTEN,
+        type=listen_address,
         help="address to listen on, HOST:PORT (default: %(default)s)",
     )
     parser.add_argument(

@@ -55,6 +55,9 @@ def server_options(settings: CloudSettings) -> list[tuple[str, int]]:
     return [
         *settings.keepalive.server_options(),
         ("grpc.max_receive_message_length", settings.ingest.grpc_max_receive_bytes),
+        # gRPC sets SO_REUSEPORT by default on Linux, which lets a second server bind
+        # a port that one already serves; binding must fail instead.
+        ("grpc.so_reuseport", 0),
     ]
 
 
