@@ -184,11 +184,33 @@ def load_config(path: str | os.PathLike[str]) -> AgentConfig:
             "", str(config_path), f"cannot read config file {config_path}: {error}"
         ) from error
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_UniqueKeyLoader)
     except yaml.YAMLError as error:
         problem = _yaml_problem(config_path, error)
         raise ConfigError("", str(config_path), problem) from error
     return parse_config(data, base_dir=config_path.resolve().parent)
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """A safe loader that rejects a key repeated in one mapping.
+
+    Plain YAML keeps the last value of a repeated key, so a second ``agent_id``
+    would silently replace the first.
+    """
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
+        seen: set = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None,
+                    None,
+                    f"duplicate key {key!r}: remove one of the two values",
+                    key_node.start_mark,
+                )
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
 
 
 def _yaml_problem(path: Path, error: yaml.YAMLError) -> str:

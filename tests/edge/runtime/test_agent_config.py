@@ -277,6 +277,8 @@ BROKEN_YAML = [
     ("\tagent_id: a\n", "line 1"),
     ("- just\n- a list\n", "mapping"),
     ("", "mapping"),
+    ("agent_id: a1\nagent_id: a2\n", "line 2, column 1: duplicate key 'agent_id'"),
+    ("cloud:\n  address: x\n  address: y\n", "duplicate key 'address'"),
 ]
 
 
