@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy.exc import OperationalError, ProgrammingError
+from sqlalchemy.exc import ArgumentError, OperationalError, ProgrammingError
 from sqlalchemy.orm import Session
 
 from cloud import agent_tokens, tenancy
@@ -284,8 +284,12 @@ def _cell(value: Any) -> str:
 
 def run_admin(args: argparse.Namespace) -> int:
     """Run one admin subcommand in its own transaction; return the exit code."""
-    engine = make_engine(args.database_url)
     database = display_url(args.database_url)
+    try:
+        engine = make_engine(args.database_url)
+    except ArgumentError as error:
+        print(f"error: {error}; check --database-url", file=sys.stderr)
+        return EXIT_FAILED
     try:
         if not is_schema_current(engine):
             print(

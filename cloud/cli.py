@@ -12,6 +12,7 @@ import sys
 from collections.abc import Sequence
 
 import structlog
+from sqlalchemy.exc import SQLAlchemyError
 
 from cloud.admin_cli import EXIT_FAILED, EXIT_OK, add_admin_parser, run_admin
 from cloud.db.engine import DEFAULT_DATABASE_URL, migrate
@@ -209,7 +210,15 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     configure_logging(args.log_level, json_output=args.log_json)
     if args.command == "migrate":
-        migrate(args.database_url)
+        try:
+            migrate(args.database_url)
+        except SQLAlchemyError as error:
+            log.error("migration_failed", error=str(error).splitlines()[0])
+            print(
+                f"error: migration failed: {error}; check --database-url",
+                file=sys.stderr,
+            )
+            return EXIT_FAILED
         return EXIT_OK
     if args.tls_cert_file is None and args.tls_key_file is not None:
         parser.error("--tls-key-file needs --tls-cert-file")

@@ -9,11 +9,13 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 from sqlalchemy.pool import NullPool
 
 log = structlog.get_logger(__name__)
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
+SUPPORTED_BACKENDS = ("sqlite", "postgresql")
 DEFAULT_DATABASE_URL = "sqlite:///var/dale-cloud.db"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 # Key of the Postgres advisory lock that serializes migrations of several processes.
@@ -32,8 +34,17 @@ def _set_sqlite_pragmas(dbapi_connection, _record) -> None:
 
 
 def make_engine(database_url: str) -> Engine:
-    """Create an engine; pooled connections are checked before each use."""
+    """Create an engine; pooled connections are checked before each use.
+
+    Raises ``ArgumentError`` for a backend other than SQLite or Postgres, because
+    the migrations and the ingest SQL are written for those two.
+    """
     url = make_url(database_url)
+    if url.get_backend_name() not in SUPPORTED_BACKENDS:
+        raise ArgumentError(
+            f"unsupported database backend {url.get_backend_name()!r}: use a "
+            "sqlite:/// or postgresql+psycopg2:// URL"
+        )
     if url.get_backend_name() == "sqlite":
         if url.database and url.database != ":memory:":
             Path(url.database).parent.mkdir(parents=True, exist_ok=True)

@@ -202,6 +202,16 @@ def test_unmigrated_database_refused(tmp_path, capsys):
     assert "dale-cloud migrate" in err
 
 
+@pytest.mark.parametrize("command", [["admin", "list", "stores"], ["migrate"]])
+def test_unsupported_backend_named(capsys, command):
+    code = main([*command, "--database-url", "mysql://user@127.0.0.1/dale"])
+
+    err = capsys.readouterr().err
+    assert code == 1
+    assert "unsupported database backend 'mysql'" in err
+    assert "Traceback" not in err
+
+
 def test_entry_point_runs(migrated, bootstrapped):
     completed = subprocess.run(
         [
