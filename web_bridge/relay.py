@@ -15,7 +15,7 @@ from typing import Any
 import grpc
 import structlog
 
-from web_bridge.catalog import MethodCatalog
+from web_bridge.catalog import MethodCatalog, StreamingKind
 from web_bridge.grpcweb import CorsHeaders, GrpcWebContentType, ResponseWriter, Send
 from web_bridge.request import (
     ClientDisconnected,
@@ -154,6 +154,7 @@ class GrpcWebProxy:
                 f"method {request.path} is {kind.value}, and grpc-web carries only "
                 "unary and server-streaming calls: call it over native gRPC",
             )
+        _check_message_count(request, kind)
 
     async def _relay(
         self, request: UpstreamRequest, receive: Receive, writer: ResponseWriter
@@ -192,7 +193,8 @@ class GrpcWebProxy:
             return self._channel.unary_stream(
                 request.path, request_serializer=None, response_deserializer=None
             )(request.messages[0], timeout=timeout, metadata=metadata)
-        # Zero or several messages: forward them all and let the upstream judge.
+        # Several messages to a method of unknown kind: forward them all and let
+        # the upstream judge.
         return self._channel.stream_stream(
             request.path, request_serializer=None, response_deserializer=None
         )(iter(request.messages), timeout=timeout, metadata=metadata)
@@ -216,6 +218,27 @@ class GrpcWebProxy:
 
 class ResponseSendFailed(Exception):
     """Writing to the client's connection failed."""
+
+
+def _check_message_count(request: UpstreamRequest, kind: StreamingKind | None) -> None:
+    """Reject a body with no message frame, or with several for a known kind.
+
+    The grpc-web protocol frames every message, an empty one as a 5-byte frame of
+    length 0, so a body with no frame carries no request. Forwarded as a call with
+    no message, it got no response from the upstream and the client hung.
+    """
+    if not request.messages:
+        raise RequestRejected(
+            grpc.StatusCode.INVALID_ARGUMENT,
+            f"request to {request.path} has no message: the body must contain one "
+            "grpc-web message frame (an empty message is a 5-byte frame of length 0)",
+        )
+    if kind is not None and len(request.messages) > 1:
+        raise RequestRejected(
+            grpc.StatusCode.INVALID_ARGUMENT,
+            f"{kind.value} method takes exactly one message, and the request to "
+            f"{request.path} contains {len(request.messages)}",
+        )
 
 
 def _loop_time_of(monotonic_deadline: float) -> float:

@@ -10,6 +10,7 @@ import json
 import time
 
 import grpc
+import httpx
 import pytest
 from bridge_harness import (
     buf_curl,
@@ -396,6 +397,40 @@ def test_malformed_body(bridge, http, content_type, body, message_part):
         grpc.StatusCode.INVALID_ARGUMENT.value[0]
     )
     assert message_part in reply.headers["grpc-message"]
+
+
+@pytest.mark.parametrize("path", [ECHO, COUNT], ids=["unary", "server-streaming"])
+@pytest.mark.parametrize(
+    "content_type", ["application/grpc-web+proto", "application/grpc-web-text"]
+)
+def test_empty_body_rejected(bridge, path, content_type):
+    # A short timeout makes a hanging call fail the test instead of stalling it.
+    with httpx.Client(timeout=10) as client:
+        reply = client.post(
+            bridge.url(path), content=b"", headers={"content-type": content_type}
+        )
+    assert reply.status_code == 200
+    assert reply.headers["grpc-status"] == str(
+        grpc.StatusCode.INVALID_ARGUMENT.value[0]
+    )
+    assert "no message" in reply.headers["grpc-message"]
+
+
+def test_empty_message_frame_accepted(bridge, probe_modules, http):
+    response = grpc_web_post(http, bridge.url(ECHO), [b""])
+    assert response.grpc_status == 0
+    assert probe_modules.pb2.EchoResponse.FromString(response.messages[0]).text == ""
+
+
+def test_unary_with_two_messages_rejected(bridge, probe_modules, probe_server):
+    calls_before = probe_server.events.calls.get("Echo", 0)
+    request = probe_modules.pb2.EchoRequest(text="twice").SerializeToString()
+    with httpx.Client(timeout=10) as client:
+        response = grpc_web_post(client, bridge.url(ECHO), [request, request])
+    assert response.grpc_status == grpc.StatusCode.INVALID_ARGUMENT.value[0]
+    assert "exactly one message" in response.grpc_message
+    assert response.messages == []
+    assert probe_server.events.calls.get("Echo", 0) == calls_before
 
 
 def test_unsupported_content_type(bridge, http):
