@@ -109,8 +109,9 @@ class AgentToken(Base):
 
 class MetricBucket(Base):
     __tablename__ = "metric_buckets"
+    # One bucket per camera and minute: metrics queries add buckets up.
     __table_args__ = (
-        Index("ix_metric_buckets_camera_start", "camera_id", "start_time"),
+        Index("uq_metric_buckets_camera_start", "camera_id", "start_time", unique=True),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)

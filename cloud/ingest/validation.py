@@ -11,6 +11,8 @@ Rules beyond the obvious ranges:
   negative, and a gauge needs ``min <= avg <= max``;
 - bucket starts, alert times and heartbeat send times may be at most
   ``max_future_skew_seconds`` ahead of the server clock, and not before 2000;
+- a bucket starts on a UTC minute, lasts 60 s as the edge's buckets do, and
+  contains at most its duration of video;
 - a camera must exist, be live and belong to the agent's store;
 - an alert without a severity is stored as ``warning``; overlong error texts in
   heartbeats are cut to ``MAX_TEXT_LENGTH`` characters.
@@ -44,7 +46,10 @@ from cloud.ingest.records import (
 MAX_RECEIPT_ID_LENGTH = 200
 MAX_ID_LENGTH = 64
 MAX_TEXT_LENGTH = 2000
-MAX_BUCKET_SECONDS = 3600
+# The edge aggregates one bucket per camera and UTC minute.
+BUCKET_SECONDS = 60
+# Slack for video_seconds over the bucket duration, for rounding on the edge.
+VIDEO_SECONDS_TOLERANCE = 1.0
 # Integer columns are 32-bit on Postgres.
 MAX_INTEGER = 2**31 - 1
 # Times before this are taken as an unset or broken clock.
@@ -318,16 +323,30 @@ def _validate_bucket(
             "metric_bucket.start_time is missing: set the start of the UTC minute",
         )
     start_time = _check_time("metric_bucket.start_time", bucket.start_time, context)
-    if not 0 < bucket.duration_seconds <= MAX_BUCKET_SECONDS:
+    if bucket.start_time.seconds % BUCKET_SECONDS or bucket.start_time.nanos:
+        raise _invalid(
+            "metric_bucket.start_time",
+            start_time,
+            "metric_bucket.start_time is not on a minute boundary: set the start "
+            "of the UTC minute, with seconds and fractions 0",
+        )
+    if bucket.duration_seconds != BUCKET_SECONDS:
         raise _invalid(
             "metric_bucket.duration_seconds",
             bucket.duration_seconds,
-            f"metric_bucket.duration_seconds must be between 1 and "
-            f"{MAX_BUCKET_SECONDS}",
+            f"metric_bucket.duration_seconds must be {BUCKET_SECONDS}: a bucket "
+            "covers one UTC minute",
         )
     _check_count("metric_bucket.config_version", bucket.config_version)
     _check_count("metric_bucket.frames", bucket.frames)
     _check_non_negative("metric_bucket.video_seconds", bucket.video_seconds)
+    if bucket.video_seconds > bucket.duration_seconds + VIDEO_SECONDS_TOLERANCE:
+        raise _invalid(
+            "metric_bucket.video_seconds",
+            bucket.video_seconds,
+            f"metric_bucket.video_seconds is longer than the bucket's "
+            f"{bucket.duration_seconds} s",
+        )
     for name in ("entries", "exits", "checkouts"):
         _check_count(f"metric_bucket.{name}", getattr(bucket, name))
 

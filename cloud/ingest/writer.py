@@ -1,8 +1,10 @@
 """SQL of ingest: writes one batch of validated records in one transaction.
 
-Buckets and alerts are inserted with ``ON CONFLICT (receipt_id) DO NOTHING``,
-so a record sent again after a lost ack is stored once. Zone and line rows are
-added only for buckets that this batch inserted. Heartbeats, Hellos, config
+Buckets and alerts are inserted with ``ON CONFLICT DO NOTHING``, so a record
+sent again after a lost ack is stored once. A bucket for a camera and minute
+that already has one under another receipt id is skipped the same way, with a
+warning, and acked like a duplicate. Zone and line rows are added only for
+buckets that this batch inserted. Heartbeats, Hellos, config
 acks and snapshots update rows in place, and a stale resend changes nothing:
 camera state moves only forward in heartbeat send time, the applied config
 version only grows, and a completed snapshot stays as first completed.
@@ -162,8 +164,17 @@ class IngestWriter:
         self, connection: Connection, buckets: list[BucketRecord]
     ) -> None:
         unique: dict[str, BucketRecord] = {}
+        # Of two buckets for one camera and minute in a batch, the first sent is kept.
+        minute_receipts: dict[tuple[str, datetime], str] = {}
         for bucket in buckets:
-            unique.setdefault(bucket.receipt_id, bucket)
+            if bucket.receipt_id in unique:
+                continue
+            minute = (bucket.camera_id, bucket.start_time)
+            first_receipt_id = minute_receipts.setdefault(minute, bucket.receipt_id)
+            if first_receipt_id != bucket.receipt_id:
+                _log_minute_taken(bucket, first_receipt_id)
+                continue
+            unique[bucket.receipt_id] = bucket
         if not unique:
             return
         received_at = utc_now()
@@ -177,6 +188,11 @@ class IngestWriter:
             returning=("id", "receipt_id"),
         )
 
+        inserted_ids = {receipt_id for _, receipt_id in inserted}
+        skipped = [bucket for key, bucket in unique.items() if key not in inserted_ids]
+        if skipped:
+            self._log_minutes_taken(connection, skipped)
+
         zone_rows, line_rows = [], []
         for bucket_id, receipt_id in inserted:
             bucket = unique[receipt_id]
@@ -186,6 +202,30 @@ class IngestWriter:
             self._insert_rows(connection, zone_metrics, zone_rows)
         if line_rows:
             self._insert_rows(connection, line_metrics, line_rows)
+
+    def _log_minutes_taken(
+        self, connection: Connection, skipped: list[BucketRecord]
+    ) -> None:
+        """Warn about skipped buckets whose minute is stored under another receipt.
+
+        The others were skipped because their receipt id is stored: a resend.
+        """
+        query = select(
+            metric_buckets.c.camera_id,
+            metric_buckets.c.start_time,
+            metric_buckets.c.receipt_id,
+        ).where(
+            metric_buckets.c.camera_id.in_({bucket.camera_id for bucket in skipped}),
+            metric_buckets.c.start_time.in_({bucket.start_time for bucket in skipped}),
+        )
+        stored = {
+            (camera_id, start_time): receipt_id
+            for camera_id, start_time, receipt_id in connection.execute(query)
+        }
+        for bucket in skipped:
+            stored_receipt_id = stored.get((bucket.camera_id, bucket.start_time))
+            if stored_receipt_id != bucket.receipt_id:
+                _log_minute_taken(bucket, stored_receipt_id)
 
     def _insert_alerts(
         self, connection: Connection, alerts: list[AlertRecord]
@@ -211,7 +251,7 @@ class IngestWriter:
         rows: list[dict],
         returning: tuple[str, ...] = (),
     ) -> list[tuple]:
-        """Insert rows in one statement; with ``returning``, skip receipt conflicts.
+        """Insert rows in one statement; with ``returning``, skip unique conflicts.
 
         Returns the ``returning`` columns of the rows actually inserted.
         """
@@ -222,7 +262,7 @@ class IngestWriter:
             return []
         statement = (
             self._insert(table)
-            .on_conflict_do_nothing(index_elements=["receipt_id"])
+            .on_conflict_do_nothing()
             .returning(*(table.c[name] for name in returning))
         )
         return [tuple(row) for row in connection.execute(statement, rows)]
@@ -386,7 +426,7 @@ def _execute_values(
 ) -> list[tuple]:
     """Insert with psycopg2's ``execute_values`` inside the connection's transaction.
 
-    With ``returning``, conflicts on ``receipt_id`` are skipped. psycopg2
+    With ``returning``, rows that conflict on any unique column are skipped. psycopg2
     errors are raised as the matching SQLAlchemy exception, and a dropped
     connection is invalidated so the pool does not hand it out again.
     """
@@ -396,7 +436,7 @@ def _execute_values(
     columns = list(rows[0])
     sql = f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES %s"
     if returning:
-        sql += f" ON CONFLICT (receipt_id) DO NOTHING RETURNING {', '.join(returning)}"
+        sql += f" ON CONFLICT DO NOTHING RETURNING {', '.join(returning)}"
     template = "(" + ", ".join(f"%({column})s" for column in columns) + ")"
     dbapi_connection = connection.connection.dbapi_connection
     try:
@@ -423,6 +463,16 @@ def _execute_values(
             dialect=connection.dialect,
         ) from error
     return [tuple(row) for row in result or []]
+
+
+def _log_minute_taken(bucket: BucketRecord, stored_receipt_id: str | None) -> None:
+    log.warning(
+        "bucket_minute_taken",
+        camera_id=bucket.camera_id,
+        start_time=bucket.start_time.isoformat(),
+        receipt_id=bucket.receipt_id,
+        stored_receipt_id=stored_receipt_id,
+    )
 
 
 def _gauge_columns(prefix: str, gauge: Gauge | None) -> dict:

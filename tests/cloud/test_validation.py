@@ -59,6 +59,13 @@ def bucket(**changes) -> edge_pb2.ConnectRequest:
     return request
 
 
+def starting_off_minute(seconds: int, nanos: int = 0) -> edge_pb2.ConnectRequest:
+    request = bucket()
+    request.metric_bucket.start_time.seconds += seconds
+    request.metric_bucket.start_time.nanos = nanos
+    return request
+
+
 def with_zone_twice() -> edge_pb2.ConnectRequest:
     request = bucket()
     request.metric_bucket.zones[1].zone_id = request.metric_bucket.zones[0].zone_id
@@ -114,6 +121,34 @@ BAD_RECORDS = [
         INVALID,
         "metric_bucket.duration_seconds",
         "3601",
+    ),
+    (
+        "duration not a minute",
+        bucket(duration_seconds=30),
+        INVALID,
+        "metric_bucket.duration_seconds",
+        "30",
+    ),
+    (
+        "start off the minute",
+        starting_off_minute(17),
+        INVALID,
+        "metric_bucket.start_time",
+        "2026-12-01T09:00:17+00:00",
+    ),
+    (
+        "start with a fraction",
+        starting_off_minute(0, nanos=250_000_000),
+        INVALID,
+        "metric_bucket.start_time",
+        "2026-12-01T09:00:00.250000+00:00",
+    ),
+    (
+        "more video than a minute",
+        bucket(video_seconds=75.0),
+        INVALID,
+        "metric_bucket.video_seconds",
+        "75.0",
     ),
     (
         "int overflow",
