@@ -9,8 +9,8 @@ stream has its own channel and TCP connection, sends its Hello and then stays
 idle. The server's RSS is read (psutil) after ``--warmup-streams`` streams are
 open and again after all are open. The difference divided by the added
 streams is the memory per stream. Then each stream sends ``--heartbeats``
-heartbeats at random moments over ``--spread-seconds``; the latency of one is
-the time from writing it to receiving its ack, so it includes the commit of
+heartbeats at random moments over ``--spread-seconds``. A heartbeat's latency
+is the time from writing it to receiving its ack, so it includes the commit of
 the agent and camera updates. Client and server share the machine's CPUs.
 """
 

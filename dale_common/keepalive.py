@@ -1,10 +1,10 @@
 """HTTP/2 keepalive settings of the edge stream, shared by the agent and the server.
 
 The agent pings every ``agent_ping_interval_ms`` while the stream is idle and gives up
-after ``agent_ping_timeout_ms`` without an answer, so a dead path is found within
+after ``agent_ping_timeout_ms`` without an ack, so a dead path is found within
 their sum (40 s by default). The server accepts pings as often as every
 ``server_min_ping_interval_ms``, which must stay below the agent's interval, or the
-server answers GOAWAY "too_many_pings".
+server responds with GOAWAY "too_many_pings".
 """
 
 from dataclasses import dataclass

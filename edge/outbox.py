@@ -8,7 +8,7 @@ the cloud's rejections below remove records that the cloud has not acked.
 Durability: the file runs in WAL mode with ``synchronous=FULL``. SQLite then syncs the
 write-ahead log to disk before each ``COMMIT`` returns, so a record whose ``put()`` has
 returned survives a SIGKILL of the agent and a power loss (on a disk that honours
-fsync). SQLite's documentation of ``PRAGMA synchronous`` says that in WAL mode
+fsync). According to SQLite's documentation of ``PRAGMA synchronous``, in WAL mode
 ``NORMAL`` survives application crashes but may roll back the last commits after a
 power loss or OS crash, which is why it is not used here.
 

@@ -10,10 +10,10 @@ the wall clock. The agent calls ``tick`` every second, so a camera without frame
 still closes its minutes and raises the offline alert.
 
 Ending: at the end of a file the pipeline finalizes open tracks and flushes the last
-(partial) minute. ``stop`` flushes the partial minute of a live camera, whose frames
-cannot be read again, but not that of a file interrupted mid-way: the next run
-re-reads the file from the start and sends the complete minute under the same
-receipt id, which a flushed partial bucket would otherwise have taken first.
+(partial) minute. ``stop`` flushes the partial minute of a live camera, because its
+frames cannot be read again. It does not flush that of a file interrupted mid-way.
+The next run re-reads the file from the start and sends the complete minute under
+the same receipt id, which a flushed partial bucket would otherwise have taken first.
 """
 
 from __future__ import annotations

@@ -84,7 +84,7 @@ def hello_receipt_id(agent_id: str, sent_time: datetime) -> str:
 
 
 def config_ack_receipt_id(agent_id: str, version: int, status: int) -> str:
-    """Return the receipt id of the answer to config ``version``.
+    """Return the receipt id of the ``ConfigAck`` for config ``version``.
 
     ``status`` is a ``ConfigAckStatus`` value, applied or rejected.
     """
@@ -105,7 +105,7 @@ def config_ack_receipt_id(agent_id: str, version: int, status: int) -> str:
 
 
 def snapshot_receipt_id(agent_id: str, camera_id: str, command_id: str) -> str:
-    """Return the receipt id of the snapshot that answers one command."""
+    """Return the receipt id of the snapshot sent in reply to one command."""
     return _join(
         ("agent_id", agent_id),
         ("camera_id", camera_id),

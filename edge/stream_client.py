@@ -24,7 +24,7 @@ from the ``Outbox`` to the cloud:
 - Handlers: ``on_config_update`` and ``on_command`` run one at a time on the event
   loop. While one runs, up to ``handler_queue_size`` messages wait, and then the
   client stops reading the stream (acks included), so handlers should return within
-  seconds and put their answers (``ConfigAck``, ``Snapshot``) into the outbox.
+  seconds and put their replies (``ConfigAck``, ``Snapshot``) into the outbox.
 - Stop: ``stop()`` sends the records stored before it was called, waits for their
   acks for at most ``shutdown_flush_seconds`` and closes the channel. Records stored
   later, and any still unacked, stay in the outbox for the next run.

@@ -20,7 +20,7 @@ NAMING_CONVENTION = {
 class UtcDateTime(TypeDecorator):
     """Timezone-aware UTC timestamp: `timestamptz` on Postgres, UTC text on SQLite.
 
-    SQLite returns naive values, so they are marked UTC on the way out; naive values on
+    SQLite returns naive values, so they are marked UTC on the way out. Naive values on
     the way in are rejected because their zone is unknown.
     """
 

@@ -271,5 +271,5 @@ class CameraSnapshot(Base):
     # agent reconnects; None for rows made before migration 0004.
     max_bytes: Mapped[int | None] = mapped_column(Integer)
     taken_at: Mapped[datetime | None]
-    # False until the agent answered.
+    # False until the agent has replied.
     completed: Mapped[bool] = mapped_column(Boolean, default=False)

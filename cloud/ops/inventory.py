@@ -306,7 +306,7 @@ def rotate_agent_token(
 
 
 def _taken(field: str, value: str) -> AlreadyExistsError:
-    # tenancy's message names the store that holds the id, which may belong to
+    # tenancy's message names the store that has the id, which may belong to
     # another organization, so the API says only that the id is taken.
     return AlreadyExistsError(
         field,

@@ -144,7 +144,7 @@ class EdgeRules:
                     AlertRule.LONG_QUEUE,
                     zone.zone_id,
                     time,
-                    holds=zone.queue_length >= thresholds.long_queue_length,
+                    condition_met=zone.queue_length >= thresholds.long_queue_length,
                     hold_seconds=thresholds.long_queue_minutes * 60.0,
                     value=zone.queue_length,
                     threshold=thresholds.long_queue_length,
@@ -155,7 +155,7 @@ class EdgeRules:
                     AlertRule.OVER_CAPACITY,
                     zone.zone_id,
                     time,
-                    holds=zone.occupancy > zone.capacity,
+                    condition_met=zone.occupancy > zone.capacity,
                     hold_seconds=self.settings.over_capacity_min_seconds,
                     value=zone.occupancy,
                     threshold=zone.capacity,
@@ -188,7 +188,7 @@ class EdgeRules:
         zone_id: str,
         time: float,
         *,
-        holds: bool,
+        condition_met: bool,
         hold_seconds: float,
         value: float,
         threshold: float,
@@ -199,7 +199,7 @@ class EdgeRules:
         if condition is not None and time - condition.last_held > clear_after:
             del self._conditions[key]
             condition = None
-        if not holds:
+        if not condition_met:
             return []
         if condition is None:
             condition = self._conditions[key] = _Condition(time, time)
@@ -276,5 +276,5 @@ def _message(
     if rule is AlertRule.LONG_QUEUE:
         return f"queue in zone {zone_id} is {value:g} people (threshold {threshold:g})"
     if rule is AlertRule.OVER_CAPACITY:
-        return f"zone {zone_id} holds {value:g} people, capacity is {threshold:g}"
+        return f"zone {zone_id} has {value:g} people, capacity is {threshold:g}"
     return f"no frame for {value:.0f} s (threshold {threshold:g} s)"

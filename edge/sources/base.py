@@ -50,7 +50,7 @@ class SourceStatus:
 
 
 class FrameSource(Protocol):
-    """What the pipeline needs from a camera source."""
+    """Interface of a camera source, as the pipeline uses it."""
 
     def start(self) -> None: ...
 

@@ -216,7 +216,7 @@ class ScriptedAgent:
             time=timestamp(datetime.now(UTC)),
             value=value,
             threshold=threshold,
-            message=f"zone {zone_id} holds {value:g} people, capacity is {threshold:g}",
+            message=f"zone {zone_id} has {value:g} people, capacity is {threshold:g}",
         )
         receipt = self.send(
             edge_pb2.ConnectRequest(

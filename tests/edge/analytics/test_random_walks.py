@@ -34,7 +34,12 @@ def confirmed_sides(path):
     confirmed, run = None, 0
     sides = []
     for _, y in path:
-        side = 0 if abs(y - 300) < band else (1 if y > 300 else -1)
+        if abs(y - 300) < band:
+            side = 0
+        elif y > 300:
+            side = 1
+        else:
+            side = -1
         if side == 0:
             run = 0
         elif confirmed is None or side == confirmed:

@@ -210,15 +210,15 @@ async def test_config_push_and_snapshots(sample_video, model_path, tmp_path):
             timeout=30,
             message="two snapshots",
         )
-        by_command = {snapshot.command_id: snapshot for snapshot in snapshots}
-        taken = by_command["cmd-1"]
-        assert taken.error == ""
-        assert 0 < len(taken.jpeg) <= 30_000
-        image = cv2.imdecode(np.frombuffer(taken.jpeg, np.uint8), cv2.IMREAD_COLOR)
+        by_command = {item.command_id: item for item in snapshots}
+        snapshot = by_command["cmd-1"]
+        assert snapshot.error == ""
+        assert 0 < len(snapshot.jpeg) <= 30_000
+        image = cv2.imdecode(np.frombuffer(snapshot.jpeg, np.uint8), cv2.IMREAD_COLOR)
         assert image is not None
-        assert (image.shape[1], image.shape[0]) == (taken.width, taken.height)
-        assert taken.camera_id == CAMERA_ID
-        assert taken.taken_time.seconds > 0
+        assert (image.shape[1], image.shape[0]) == (snapshot.width, snapshot.height)
+        assert snapshot.camera_id == CAMERA_ID
+        assert snapshot.taken_time.seconds > 0
         missing = by_command["cmd-2"]
         assert missing.jpeg == b""
         assert "no-such-camera" in missing.error
